@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Optional OS packages, idempotent. Nothing here is needed to build; they add speed and peers:
+#   libopenblas0-pthread  OpenBLAS backend for matrix products (MMEUREKA_BLAS=openblas)
+#   python3-nbformat      validates executed notebooks
+#   python3-torch         PyTorch 1.13 CPU for parity checks and side-by-side benchmarks (skipped with --ci)
+#   chromium              renders charts in headless screenshots (skipped with --ci)
+set -euo pipefail
+ci=0; [ "${1:-}" = "--ci" ] && ci=1
+pkgs=(libopenblas0-pthread python3-nbformat)
+[ $ci = 0 ] && pkgs+=(python3-torch python3-numpy chromium)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" != 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
+echo "environment: ${pkgs[*]} present"
