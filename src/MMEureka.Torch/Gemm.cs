@@ -25,8 +25,8 @@ public static class Gemm
         Resolve(Environment.GetEnvironmentVariable(EnvironmentVariable), OpenBlas.IsAvailable));
 
     /// <summary>
-    /// Below this many multiply-adds (m*n*k) the OpenBLAS backend hands the product to the managed kernel, whose
-    /// per-call cost is lower for tiny shapes (measured on the 2-core dev box; see the gemm notes).
+    /// Below this many multiply-adds (m*n*k), <see cref="Sgemm"/> on the OpenBLAS backend hands the product to the
+    /// managed kernel, whose per-call cost is lower for tiny shapes.
     /// </summary>
     public static long SmallProductThreshold { get; set; } = 4096;
 
@@ -79,11 +79,15 @@ public static class Gemm
     /// <summary>C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C[m,n] (row-major, offsets into the arrays).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
-        => SgemmWith(Selected, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+    {
+        var backend = Selected;
+        if (backend == GemmBackend.OpenBlas && (long)m * n * k < SmallProductThreshold) backend = GemmBackend.Managed;
+        SgemmWith(backend, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+    }
 
     /// <summary>
-    /// <see cref="Sgemm"/> on a given backend, so tests and benchmarks can run both in one process. Arguments are
-    /// checked against the array lengths first, because neither backend bounds-checks its inner loops.
+    /// The product on exactly the given backend (no small-product shortcut), so tests and benchmarks can run both
+    /// in one process. Arguments are checked against the array lengths first: neither backend bounds-checks.
     /// </summary>
     public static void SgemmWith(GemmBackend backend, bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
@@ -98,11 +102,8 @@ public static class Gemm
         if (backend == GemmBackend.OpenBlas)
         {
             if (!OpenBlas.IsAvailable) throw OpenBlasMissing();
-            if ((long)m * n * k >= SmallProductThreshold)
-            {
-                OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
-                return;
-            }
+            OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+            return;
         }
         ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
     }
