@@ -5,21 +5,17 @@ namespace MMEureka.Torch.Tests;
 /// <summary>A fact that is reported as skipped (with the reason) when no OpenBLAS can be loaded.</summary>
 public sealed class OpenBlasFactAttribute : FactAttribute
 {
-    public OpenBlasFactAttribute()
-    {
-        if (!OpenBlas.IsAvailable)
-            Skip = "OpenBLAS not loadable (tried " + string.Join(", ", OpenBlas.Candidates) + "); install libopenblas0-pthread";
-    }
+    public OpenBlasFactAttribute() => Skip = MissingReason;
+
+    /// <summary>Null when OpenBLAS loaded, else why its tests are skipped.</summary>
+    internal static string? MissingReason => OpenBlas.IsAvailable ? null
+        : "OpenBLAS not loadable (tried " + string.Join(", ", OpenBlas.Candidates) + "); install libopenblas0-pthread";
 }
 
 /// <summary>A theory that is reported as skipped (with the reason) when no OpenBLAS can be loaded.</summary>
 public sealed class OpenBlasTheoryAttribute : TheoryAttribute
 {
-    public OpenBlasTheoryAttribute()
-    {
-        if (!OpenBlas.IsAvailable)
-            Skip = "OpenBLAS not loadable (tried " + string.Join(", ", OpenBlas.Candidates) + "); install libopenblas0-pthread";
-    }
+    public OpenBlasTheoryAttribute() => Skip = OpenBlasFactAttribute.MissingReason;
 }
 
 public class GemmTests
@@ -224,6 +220,17 @@ public class GemmTests
     public void OpenBlas_is_found_and_reports_threads()
     {
         Assert.Matches(@"^openblas \(.*libopenblas.*, \d+ threads\)$", Gemm.Describe(GemmBackend.OpenBlas));
-        Assert.True(OpenBlas.NumThreads >= 1);
+        int before = OpenBlas.NumThreads!.Value;
+        Assert.True(before >= 1);
+        try
+        {
+            OpenBlas.SetNumThreads(1);
+            Assert.Equal(1, OpenBlas.NumThreads);
+        }
+        finally
+        {
+            OpenBlas.SetNumThreads(before);
+        }
+        Assert.Equal(before, OpenBlas.NumThreads);
     }
 }

@@ -32,8 +32,11 @@ public static unsafe class ManagedGemm
     [ThreadStatic] static float[]? packABuffer;
     [ThreadStatic] static float[]? packBBuffer;
 
-    /// <summary>C = alpha * op(A) * op(B) + beta * C on all cores (arguments already validated, k &gt; 0).</summary>
-    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+    /// <summary>
+    /// C = alpha * op(A) * op(B) + beta * C on all cores. Internal because it trusts its arguments (validated by
+    /// <see cref="Gemm.SgemmWith"/>, k &gt; 0) and indexes through raw pointers.
+    /// </summary>
+    internal static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
         => Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
             ManagedKernel.Auto, Environment.ProcessorCount);

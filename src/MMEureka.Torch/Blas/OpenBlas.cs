@@ -57,15 +57,14 @@ public static unsafe class OpenBlas
     }
 
     /// <summary>OpenBLAS's worker thread count, or null when the library does not export the query.</summary>
-    public static int? NumThreads
+    public static int? NumThreads => getThreads != null ? getThreads() : null;
+
+    /// <summary>Sets OpenBLAS's worker thread count (e.g. 1 when the caller parallelises across products).</summary>
+    public static void SetNumThreads(int threads)
     {
-        get => getThreads != null ? getThreads() : null;
-        set
-        {
-            if (setThreads == null) throw new InvalidOperationException("The loaded BLAS has no openblas_set_num_threads.");
-            if (value is not int n || n < 1) throw new ArgumentOutOfRangeException(nameof(value), "thread count must be >= 1");
-            setThreads(n);
-        }
+        if (setThreads == null) throw new InvalidOperationException("The loaded BLAS has no openblas_set_num_threads.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        setThreads(threads);
     }
 
     /// <summary>
