@@ -41,7 +41,7 @@ internal static class TensorFormat
             if (a > 0) minAbs = Math.Min(minAbs, a);
         }
         static string Special(float v) => float.IsNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
-        bool sci = maxAbs >= 1e8f || (!allWhole && (minAbs < 1e-4f || maxAbs / minAbs > 1000 && maxAbs > 1000));
+        bool sci = maxAbs >= 1e8f || maxAbs / minAbs > 1000 || (!allWhole && minAbs < 1e-4f);
         if (sci) return v => float.IsFinite(v) ? v.ToString("0.0000e+00", inv) : Special(v);
         if (allWhole) return v => float.IsFinite(v) ? v.ToString("0", inv) + "." : Special(v);
         return v => float.IsFinite(v) ? v.ToString("0.0000", inv) : Special(v);
@@ -95,7 +95,7 @@ internal static class TensorFormat
                 else sb.Append('\n', sizes.Length - 1 - dim).Append(' ', indent + dim + 1);
             }
             first = false;
-            if (i < 0) sb.Append("...");
+            if (i < 0) sb.Append(last ? " ..." : "...");
             else if (last) sb.Append(fmt(values[offset + i * strides[dim]]));
             else Write(sb, sizes, strides, values, dim + 1, offset + i * strides[dim], summarize, fmt, indent);
         }

@@ -21,14 +21,14 @@ public sealed class AdamW(IEnumerable<optim.ParamGroup> groups, double lr, doubl
         var v = State(_v, parameter);
         int t = _t[parameter] = _t.GetValueOrDefault(parameter) + 1;
         float decay = (float)(1 - lr * weightDecay);
-        float b1 = (float)beta1, b2 = (float)beta2;
+        float b1 = (float)beta1, b2 = (float)beta2, a1 = (float)(1 - beta1), a2 = (float)(1 - beta2);
         double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
         float stepSize = (float)(lr / bc1), bc2Sqrt = (float)Math.Sqrt(bc2), e = (float)eps;
         for (int i = 0; i < p.Length; i++)
         {
             float gi = g[i];
-            m[i] = b1 * m[i] + (1 - b1) * gi;
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+            m[i] = b1 * m[i] + a1 * gi;
+            v[i] = b2 * v[i] + a2 * gi * gi;
             p[i] = p[i] * decay - stepSize * m[i] / (MathF.Sqrt(v[i]) / bc2Sqrt + e);
         }
     }
