@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `mmeureka bench engine`: GEMM GFLOP/s, one GPT training step, KV-cached sampling and
+the training run's peak RSS, each at PyTorch's fastest use of 1 or 2 threads.
+
+    python3 bench/torch_reference.py            # table
+    python3 bench/torch_reference.py --json     # one JSON object (bench/compare.sh reads it)
+    python3 bench/torch_reference.py --quick    # fewer repeats
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import Gpt  # noqa: E402
+
+# (torch intra-op threads, OpenBLAS threads): Debian's torch.mm runs in OpenBLAS, whose pool
+# torch.set_num_threads does not reach, so each pair is tried and each item keeps its fastest.
+CONFIGS = ((1, 1), (1, 2), (2, 1), (2, 2))
+GEMM_SIZES = (128, 256, 512, 1024)
+# The GPT of the brief: vocab 96, dim 128, 4 layers, 4 heads, sequence 96, batch 32.
+VOCAB, DIM, LAYERS, HEADS, SEQ, BATCH = 96, 128, 4, 4, 96, 32
+PROMPT, NEW_TOKENS, GEN_BATCHES = 16, 64, (8, 64)
+
+
+def median_seconds(fn, warmup, repeats):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_gemm(n, repeats):
+    g = torch.Generator().manual_seed(n)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    out = torch.empty(n, n)
+    # Small products take microseconds: time a batch so one sample is at least ~10 ms.
+    inner = max(1, int(1e7 / (2 * n ** 3)) * 4)
+
+    def run():
+        for _ in range(inner):
+            torch.mm(a, b, out=out)
+
+    t = median_seconds(run, warmup=2, repeats=repeats) / inner
+    return 2 * n ** 3 / t / 1e9
+
+
+def train_item(quick):
+    """Runs in its own process (see run_item) so that ru_maxrss is this benchmark's alone."""
+    torch.manual_seed(0)
+    model = Gpt(VOCAB, DIM, LAYERS, HEADS, SEQ)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01)
+    g = torch.Generator().manual_seed(1)
+    data = torch.randint(0, VOCAB, (BATCH, SEQ + 1), generator=g)
+    x, y = data[:, :-1], data[:, 1:]
+
+    def step():
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    warmup, steps = (2, 5) if quick else (3, 10)
+    ms = median_seconds(step, warmup, steps) * 1e3
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    return {"train_step_ms": ms, "peak_rss_mb": rss_mb}
+
+
+def bench_generate(model, batch, repeats):
+    g = torch.Generator().manual_seed(batch)
+    prompt = torch.randint(0, VOCAB, (batch, PROMPT), generator=g)
+    t = median_seconds(lambda: model.generate(prompt, NEW_TOKENS, 1.0, g), warmup=1, repeats=repeats)
+    return batch * NEW_TOKENS / t
+
+
+def kernels_item(quick):
+    gemm_rep, gen_rep = (3, 3) if quick else (7, 5)
+    out = {f"gemm_{n}": bench_gemm(n, gemm_rep) for n in GEMM_SIZES}
+    torch.manual_seed(0)
+    model = Gpt(VOCAB, DIM, LAYERS, HEADS, SEQ).eval()
+    out.update({f"generate_{b}": bench_generate(model, b, gen_rep) for b in GEN_BATCHES})
+    return out
+
+
+ITEMS = {"train": train_item, "kernels": kernels_item}
+
+
+def config_name(cfg):
+    return f"torch={cfg[0]},blas={cfg[1]}"
+
+
+def run_item(item, cfg, quick):
+    """One item at one thread configuration, in a fresh process (pool sizes are fixed at load time)."""
+    torch_threads, blas_threads = cfg
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
+               MKL_NUM_THREADS=str(blas_threads))
+    cmd = [sys.executable, os.path.abspath(__file__), "--item", item, "--threads", str(torch_threads)]
+    if quick:
+        cmd.append("--quick")
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        raise RuntimeError(f"item {item} failed at {config_name(cfg)}: {res.stderr.strip()}")
+    return json.loads(res.stdout)
+
+
+def run_all(quick):
+    runs = {cfg: {} for cfg in CONFIGS}
+    for item in ITEMS:
+        for cfg in CONFIGS:
+            runs[cfg].update(run_item(item, cfg, quick))
+
+    result = {"gemm": [], "threads": {}, "thread_config": {}}
+
+    def pick(key, label, higher_is_better):
+        choose = max if higher_is_better else min
+        cfg = choose(CONFIGS, key=lambda c: runs[c][key])
+        result["threads"][label] = max(cfg)  # cores in use
+        result["thread_config"][label] = config_name(cfg)
+        return cfg, runs[cfg][key]
+
+    for n in GEMM_SIZES:
+        _, v = pick(f"gemm_{n}", f"gemm_{n}", True)
+        result["gemm"].append({"n": n, "backend": "torch", "gflops": round(v, 2)})
+    cfg, v = pick("train_step_ms", "train", False)
+    result["train_step_ms"] = round(v, 2)
+    result["peak_rss_mb"] = round(runs[cfg]["peak_rss_mb"], 1)  # of the run whose time is reported
+    result["generate_tok_s"] = {}
+    for b in GEN_BATCHES:
+        _, v = pick(f"generate_{b}", f"generate_{b}", True)
+        result["generate_tok_s"][str(b)] = round(v, 1)
+    result["by_config"] = {config_name(c): {k: round(v, 2) for k, v in runs[c].items()} for c in CONFIGS}
+    result["torch"] = torch.__version__
+    return result
+
+
+def print_table(r):
+    print(f"PyTorch {r['torch']}, fastest thread configuration per item")
+    print(f"{'item':<22}{'value':>12}  {'unit':<9} threads")
+    cfg = r["thread_config"]
+    for g in r["gemm"]:
+        print(f"{'gemm n=' + str(g['n']):<22}{g['gflops']:>12.2f}  GFLOP/s   {cfg['gemm_' + str(g['n'])]}")
+    print(f"{'train step':<22}{r['train_step_ms']:>12.2f}  ms        {cfg['train']}")
+    for b, v in r["generate_tok_s"].items():
+        print(f"{'sampling batch ' + b:<22}{v:>12.1f}  tok/s     {cfg['generate_' + b]}")
+    print(f"{'train peak RSS':<22}{r['peak_rss_mb']:>12.1f}  MB        {cfg['train']}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier, about half the time)")
+    # internal: one item at one thread count, in the subprocess run_item starts
+    ap.add_argument("--item", choices=list(ITEMS), help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.item:
+        torch.set_num_threads(args.threads)
+        print(json.dumps(ITEMS[args.item](args.quick)))
+        return
+    r = run_all(args.quick)
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print_table(r)
+
+
+if __name__ == "__main__":
+    main()
