@@ -16,6 +16,7 @@ import tempfile
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tensor_files import FileFormatError, read_png, read_safetensors, write_png, write_safetensors  # noqa: E402
 from torch_models import VLM_CONFIG_KEYS, Block, MiniVlm, patchify  # noqa: E402
