@@ -31,14 +31,18 @@ VOCAB, DIM, LAYERS, HEADS, SEQ, BATCH = 96, 128, 4, 4, 96, 32
 PROMPT, NEW_TOKENS, GEN_BATCHES = 16, 64, (8, 64)
 
 
-def median_seconds(fn, warmup, repeats):
+def median_seconds(fn, warmup, repeats, budget_s):
+    """Median of up to `repeats` timed calls after `warmup` calls; stops early once three samples are in and
+    budget_s has passed, so a badly oversubscribed thread configuration cannot stretch the whole run."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, start = [], time.perf_counter()
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        if len(times) >= 3 and time.perf_counter() - start > budget_s:
+            break
     return statistics.median(times)
 
 
@@ -53,12 +57,12 @@ def bench_gemm(n, repeats):
         for _ in range(inner):
             torch.mm(a, b, out=out)
 
-    t = median_seconds(run, warmup=2, repeats=repeats) / inner
+    t = median_seconds(run, warmup=2, repeats=repeats, budget_s=0.5) / inner
     return 2 * n ** 3 / t / 1e9
 
 
 def train_item(quick):
-    """Runs in its own process (see run_item) so that ru_maxrss is this benchmark's alone."""
+    """The first thing its process runs (see all_items), so that ru_maxrss is this benchmark's alone."""
     torch.manual_seed(0)
     model = Gpt(VOCAB, DIM, LAYERS, HEADS, SEQ)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01)
@@ -73,16 +77,17 @@ def train_item(quick):
         loss.backward()
         opt.step()
 
-    warmup, steps = (2, 5) if quick else (3, 10)
-    ms = median_seconds(step, warmup, steps) * 1e3
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    warmup, steps = (1, 4) if quick else (2, 8)
+    ms = median_seconds(step, warmup, steps, budget_s=3.0) * 1e3
+    # ru_maxrss is the peak so far; read before anything else runs in this process (Linux reports KiB)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"train_step_ms": ms, "peak_rss_mb": rss_mb}
 
 
 def bench_generate(model, batch, repeats):
     g = torch.Generator().manual_seed(batch)
     prompt = torch.randint(0, VOCAB, (batch, PROMPT), generator=g)
-    t = median_seconds(lambda: model.generate(prompt, NEW_TOKENS, 1.0, g), warmup=1, repeats=repeats)
+    t = median_seconds(lambda: model.generate(prompt, NEW_TOKENS, 1.0, g), warmup=1, repeats=repeats, budget_s=2.0)
     return batch * NEW_TOKENS / t
 
 
@@ -95,32 +100,34 @@ def kernels_item(quick):
     return out
 
 
-ITEMS = {"train": train_item, "kernels": kernels_item}
+def all_items(quick):
+    """Training first, so that the peak RSS read after it is the training's own."""
+    out = train_item(quick)
+    out.update(kernels_item(quick))
+    return out
 
 
 def config_name(cfg):
     return f"torch={cfg[0]},blas={cfg[1]}"
 
 
-def run_item(item, cfg, quick):
-    """One item at one thread configuration, in a fresh process (pool sizes are fixed at load time)."""
+def run_config(cfg, quick):
+    """Every item at one thread configuration, in a fresh process (pool sizes are fixed at load time)."""
     torch_threads, blas_threads = cfg
     env = dict(os.environ, OMP_NUM_THREADS=str(torch_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
                MKL_NUM_THREADS=str(blas_threads))
-    cmd = [sys.executable, os.path.abspath(__file__), "--item", item, "--threads", str(torch_threads)]
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(torch_threads)]
     if quick:
         cmd.append("--quick")
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if res.returncode != 0:
-        raise RuntimeError(f"item {item} failed at {config_name(cfg)}: {res.stderr.strip()}")
+        raise RuntimeError(f"the run at {config_name(cfg)} failed: {res.stderr.strip()}")
     return json.loads(res.stdout)
 
 
 def run_all(quick):
-    runs = {cfg: {} for cfg in CONFIGS}
-    for item in ITEMS:
-        for cfg in CONFIGS:
-            runs[cfg].update(run_item(item, cfg, quick))
+    load_before = os.getloadavg()[0]
+    runs = {cfg: run_config(cfg, quick) for cfg in CONFIGS}
 
     result = {"gemm": [], "threads": {}, "thread_config": {}}
 
@@ -143,6 +150,7 @@ def run_all(quick):
         result["generate_tok_s"][str(b)] = round(v, 1)
     result["by_config"] = {config_name(c): {k: round(v, 2) for k, v in runs[c].items()} for c in CONFIGS}
     result["torch"] = torch.__version__
+    result["loadavg_1m"] = round(load_before, 2)  # other work on the machine skews the 2-thread numbers
     return result
 
 
@@ -162,14 +170,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier, about half the time)")
-    # internal: one item at one thread count, in the subprocess run_item starts
-    ap.add_argument("--item", choices=list(ITEMS), help=argparse.SUPPRESS)
+    # internal: one thread configuration, in the subprocess run_config starts
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
-    if args.item:
+    if args.worker:
         torch.set_num_threads(args.threads)
-        print(json.dumps(ITEMS[args.item](args.quick)))
+        print(json.dumps(all_items(args.quick)))
         return
     r = run_all(args.quick)
     if args.json:
