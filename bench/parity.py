@@ -19,7 +19,7 @@ import torch
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tensor_files import FileFormatError, read_png, read_safetensors, write_png, write_safetensors  # noqa: E402
-from torch_models import VLM_CONFIG_KEYS, Block, MiniVlm, patchify  # noqa: E402
+from torch_models import VLM_CONFIG_KEYS, Block, Gpt, KVCache, MiniVlm, patchify  # noqa: E402
 
 BLOCK_TOL_REL = 1e-4   # block: max|engine - torch64| / max|torch64|, per tensor
 VLM_TOL_ABS = 1e-4     # vlm: max|engine - torch64| over all logits
@@ -46,17 +46,17 @@ def require_keys(path, obj, keys):
         raise FileFormatError(f"{path}: missing field(s) {', '.join(missing)}")
 
 
-def load_state(module, tensors, path, dtype, aliases=None):
-    """Copies tensors into module's parameters by name; every parameter must be present with its shape and
-    every tensor must be used. aliases maps a parameter name to another accepted file name."""
+def load_state(module, tensors, path, dtype, prefix="", aliases=None):
+    """Copies tensors[prefix + name] into module's parameters; every parameter must be present with its shape
+    and every tensor must be used. aliases maps a parameter name to another accepted file name."""
     aliases = aliases or {}
     params = dict(module.named_parameters())
     used = set()
     with torch.no_grad():
         for name, p in params.items():
-            key = name if name in tensors else aliases.get(name)
+            key = prefix + name if prefix + name in tensors else aliases.get(name)
             if key not in tensors:
-                raise FileFormatError(f"{path}: tensor {name} is missing")
+                raise FileFormatError(f"{path}: tensor {prefix + name} is missing")
             arr = tensors[key]
             if tuple(arr.shape) != tuple(p.shape):
                 raise FileFormatError(f"{path}: tensor {key} has shape {list(arr.shape)}, expected {list(p.shape)}")
@@ -77,10 +77,10 @@ def diff(a, b):
 
 # ---------------------------------------------------------------------------------------------- block
 
-def block_results(cfg, params, x, upstream, dtype):
+def block_results(cfg, params, st_path, x, upstream, dtype):
     """Forward and backward of loss = sum(block(x) * upstream) in dtype; returns {name: numpy}."""
     block = Block(cfg["dim"], cfg["heads"], cfg["mlp_ratio"], cfg["eps"], cfg["causal"]).to(dtype)
-    load_state(block, params, "block.safetensors", dtype)
+    load_state(block, params, st_path, dtype, prefix="param.")
     xt = torch.tensor(x, dtype=dtype, requires_grad=True)
     out = block(xt)
     (out * torch.tensor(upstream, dtype=dtype)).sum().backward()
@@ -105,15 +105,15 @@ def read_block_fixture(folder):
     for name in ("input", "upstream", "output", "grad.input"):
         if tensors[name].ndim != 3 or tensors[name].shape[2] != d:
             raise FileFormatError(f"{st_path}: tensor {name} has shape {list(tensors[name].shape)}, expected [B, T, {d}]")
-    params = {n: tensors[f"param.{n}"] for n in BLOCK_PARAMS}
-    return cfg, params, tensors
+    params = {k: v for k, v in tensors.items() if k.startswith("param.")}
+    return cfg, params, st_path, tensors
 
 
 def check_block(folder, log=print):
     """Compares the engine's block output and gradients in folder with PyTorch; True when all within tolerance."""
-    cfg, params, t = read_block_fixture(folder)
-    ref64 = block_results(cfg, params, t["input"], t["upstream"], torch.float64)
-    ref32 = block_results(cfg, params, t["input"], t["upstream"], torch.float32)
+    cfg, params, st_path, t = read_block_fixture(folder)
+    ref64 = block_results(cfg, params, st_path, t["input"], t["upstream"], torch.float64)
+    ref32 = block_results(cfg, params, st_path, t["input"], t["upstream"], torch.float32)
     log(f"block dim={cfg['dim']} heads={cfg['heads']} causal={cfg['causal']} input {list(t['input'].shape)}; "
         f"reference: PyTorch float64")
     log(f"{'tensor':<26}{'engine abs':>12}{'engine rel':>12}{'torch32 rel':>13}")
@@ -121,7 +121,7 @@ def check_block(folder, log=print):
     for name in ["output", "grad.input"] + [f"grad.{n}" for n in BLOCK_PARAMS]:
         engine = t[name]
         if engine.shape != ref64[name].shape:
-            raise FileFormatError(f"{folder}/block.safetensors: tensor {name} has shape {list(engine.shape)}, "
+            raise FileFormatError(f"{st_path}: tensor {name} has shape {list(engine.shape)}, "
                                   f"expected {list(ref64[name].shape)}")
         a, r = diff(engine, ref64[name])
         _, r32 = diff(ref32[name], ref64[name])
@@ -153,7 +153,7 @@ def load_vlm(folder, cfg, dtype):
     path = os.path.join(folder, "model.safetensors")
     if not os.path.exists(path):
         raise FileFormatError(f"{path}: file not found")
-    load_state(model, read_safetensors(path), path, dtype, vlm_aliases(model))
+    load_state(model, read_safetensors(path), path, dtype, aliases=vlm_aliases(model))
     return model.eval()
 
 
@@ -312,6 +312,17 @@ def selftest(log=print):
         folder = os.path.join(tmp, "block_nomask")
         write_block_fixture(folder, cfg, seed=3, engine_causal=False)
         check("block fixture computed without the causal mask fails", not check_block(folder, quiet))
+
+        # the speed reference's KV-cached decoding must give the logits of the full forward
+        torch.manual_seed(5)
+        gpt = Gpt(vocab=20, dim=32, layers=2, heads=4, max_len=24).eval()
+        seq = torch.randint(0, 20, (3, 12))
+        caches = [KVCache(3, 4, 12, 8) for _ in gpt.blocks]
+        with torch.no_grad():
+            full = gpt(seq)
+            steps = [gpt(seq[:, :5], caches, 0)] + [gpt(seq[:, i:i + 1], caches, i) for i in range(5, 12)]
+        check("GPT with KV cache (prefill 5, then 1 token at a time) matches the full forward",
+              torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5))
 
         # vlm fixture: a random MiniVlm saved as a checkpoint, inputs as PNG and as pixels
         vcfg = default_vlm_config()
