@@ -5,7 +5,7 @@
 
 ours.json (`mmeureka bench engine --json`): {"gemm": [{"n", "backend": "openblas"|"managed", "gflops"}, ...],
 "train_step_ms", "generate_tok_s": {"8", "64"}, "peak_rss_mb"}; torch.json from torch_reference.py;
-cblas.json from cblas_direct.c: {"gemm": [{"n", "gflops"}, ...]}. A missing number is reported as missing,
+cblas.json from cblas_direct.c: {"backend": "cblas_direct", "results": [{"n", "gflops"}, ...]}. A missing number is reported as missing,
 never as met. Always exits 0 once the files parse: missed targets are reported, not fatal.
 """
 import argparse
@@ -20,10 +20,13 @@ RSS_MAX_MB = 500.0     # our training run's peak RSS
 
 
 def gemm(report, backend=None):
-    """{n: gflops} for one backend (None: entries without a backend field, as cblas_direct writes them)."""
+    """{n: gflops} for one backend (None: every entry). Entries sit under "gemm" or "results" (cblas_direct,
+    GemmBenchmark) and carry their backend themselves or inherit the report's top-level "backend"."""
+    report = report or {}
     out = {}
-    for g in (report or {}).get("gemm", []):
-        if backend is None or g.get("backend") == backend:
+    for g in report.get("gemm") or report.get("results") or []:
+        g = {k.lower(): v for k, v in g.items()}  # a serialised C# record may say "N", "GFlops"
+        if backend is None or g.get("backend", report.get("backend")) == backend:
             out[int(g["n"])] = float(g["gflops"])
     return out
 

@@ -8,6 +8,7 @@ the training run's peak RSS, each at PyTorch's fastest use of 1 or 2 threads.
 """
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -46,19 +47,27 @@ def median_seconds(fn, warmup, repeats, budget_s):
     return statistics.median(times)
 
 
-def bench_gemm(n, repeats):
+def bench_gemm(n, samples):
+    """Same method as cblas_direct.c and GemmBenchmark.cs: warm up (>= 2 calls and >= 50 ms), size a sample
+    to last >= 50 ms, median over the samples."""
     g = torch.Generator().manual_seed(n)
-    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    a, b = torch.rand(n, n, generator=g) * 2 - 1, torch.rand(n, n, generator=g) * 2 - 1
     out = torch.empty(n, n)
-    # Small products take microseconds: time a batch so one sample is at least ~10 ms.
-    inner = max(1, int(1e7 / (2 * n ** 3)) * 4)
-
-    def run():
-        for _ in range(inner):
+    min_sample = 0.05
+    t0, warm = time.perf_counter(), 0
+    while warm < 2 or time.perf_counter() - t0 < min_sample:
+        torch.mm(a, b, out=out)
+        warm += 1
+    t0 = time.perf_counter()
+    torch.mm(a, b, out=out)
+    calls = max(1, math.ceil(min_sample / (time.perf_counter() - t0)))
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(calls):
             torch.mm(a, b, out=out)
-
-    t = median_seconds(run, warmup=2, repeats=repeats, budget_s=0.5) / inner
-    return 2 * n ** 3 / t / 1e9
+        times.append((time.perf_counter() - t0) / calls)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
 
 
 def train_item(quick):
@@ -92,8 +101,8 @@ def bench_generate(model, batch, repeats):
 
 
 def kernels_item(quick):
-    gemm_rep, gen_rep = (3, 3) if quick else (7, 5)
-    out = {f"gemm_{n}": bench_gemm(n, gemm_rep) for n in GEMM_SIZES}
+    gemm_samples, gen_rep = (3, 3) if quick else (7, 5)
+    out = {f"gemm_{n}": bench_gemm(n, gemm_samples) for n in GEMM_SIZES}
     torch.manual_seed(0)
     model = Gpt(VOCAB, DIM, LAYERS, HEADS, SEQ).eval()
     out.update({f"generate_{b}": bench_generate(model, b, gen_rep) for b in GEN_BATCHES})
