@@ -167,7 +167,8 @@ def read_vlm_input(path, cfg):
         img = read_png(img_path)
         if img.shape[:2] != (s, s):
             raise FileFormatError(f"{img_path}: image is {img.shape[1]}x{img.shape[0]}, the model takes {s}x{s}")
-        pixels = img[:, :, :3].transpose(2, 0, 1).astype(np.float64) / 255.0  # alpha is ignored
+        rgb = img[:, :, :3] if img.shape[2] >= 3 else np.repeat(img[:, :, :1], 3, axis=2)  # alpha is ignored
+        pixels = rgb.transpose(2, 0, 1).astype(np.float64) / 255.0
     elif "pixels" in obj:
         pixels = np.asarray(obj["pixels"], dtype=np.float64)
         if pixels.shape != (c * s * s,):
@@ -291,12 +292,22 @@ def selftest(log=print):
               back.keys() == arrays.keys() and all(np.array_equal(back[k], arrays[k]) and back[k].dtype == arrays[k].dtype
                                                     for k in arrays))
         # PNG: every filter type, RGB and RGBA
-        for channels in (3, 4):
+        for channels in (1, 2, 3, 4):
             img = rng.integers(0, 256, (48, 48, channels), dtype=np.uint8)
             png = os.path.join(tmp, f"img{channels}.png")
             write_png(png, img, filters=(0, 1, 2, 3, 4))
             check(f"PNG decode, {channels} channels, filters None/Sub/Up/Average/Paeth",
                   np.array_equal(read_png(png), img))
+        try:  # an independent encoder, when Pillow happens to be installed (it is not required)
+            from PIL import Image
+        except ImportError:
+            log("[skip] PNG written by Pillow (Pillow not installed)")
+        else:
+            img = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+            img[:, :24] //= 4  # smooth regions make the encoder's adaptive filter choose more than one type
+            png = os.path.join(tmp, "pil.png")
+            Image.fromarray(img, "RGB").save(png)
+            check("PNG written by Pillow decodes to the same pixels", np.array_equal(read_png(png), img))
 
         # block fixtures
         for causal in (True, False):

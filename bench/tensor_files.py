@@ -94,7 +94,7 @@ def _paeth(a, b, c):
 
 
 def read_png(path):
-    """8-bit RGB or RGBA, non-interlaced PNG -> uint8 array [H, W, C] (C = 3 or 4)."""
+    """8-bit grey, grey+alpha, RGB or RGBA, non-interlaced PNG -> uint8 array [H, W, C] (C = 1, 2, 3 or 4)."""
     with open(path, "rb") as f:
         raw = f.read()
     if not raw.startswith(_PNG_SIGNATURE):
@@ -120,9 +120,9 @@ def read_png(path):
     if ihdr is None:
         raise FileFormatError(f"{path}: no IHDR chunk")
     width, height, depth, colour, _, _, interlace = ihdr
-    channels = {2: 3, 6: 4}.get(colour)
+    channels = {0: 1, 4: 2, 2: 3, 6: 4}.get(colour)
     if depth != 8 or channels is None or interlace != 0:
-        raise FileFormatError(f"{path}: only 8-bit RGB/RGBA non-interlaced PNGs are supported "
+        raise FileFormatError(f"{path}: only 8-bit grey/RGB(A) non-interlaced PNGs are supported "
                               f"(bit depth {depth}, colour type {colour}, interlace {interlace})")
     try:
         stream = zlib.decompress(b"".join(idat))
@@ -160,9 +160,9 @@ def read_png(path):
 
 
 def write_png(path, image, filters=(0,)):
-    """uint8 [H, W, 3|4] -> PNG; row y uses filter filters[y % len(filters)] (so tests can cover all five)."""
+    """uint8 [H, W, 1..4] -> PNG; row y uses filter filters[y % len(filters)] (so tests can cover all five)."""
     height, width, channels = image.shape
-    colour = {3: 2, 4: 6}[channels]
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
     stride = width * channels
     rows, prev = [], [0] * stride
     for y in range(height):
