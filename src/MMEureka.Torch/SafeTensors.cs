@@ -53,7 +53,7 @@ public sealed class SafeTensorFile
 /// N bytes of UTF-8 JSON mapping names to {dtype, shape, data_offsets}, then the raw little-endian data buffer.
 /// Writes F32 only; reads F32 and upcasts F16 and BF16. Every offset is checked before any byte is read.
 /// </summary>
-public static class SafeTensors
+public static partial class SafeTensors
 {
     const string MetadataKey = "__metadata__";
     // The reference implementation refuses headers above 100 MB; a bigger length means a corrupt or hostile file.

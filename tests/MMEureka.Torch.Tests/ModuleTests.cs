@@ -99,3 +99,68 @@ public class ModuleTests
         Assert.Equal(new[] { "0.weight", "0.bias", "2.weight", "2.bias" }, seq.named_parameters().Select(p => p.name).ToArray());
     }
 }
+
+public class ModuleFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mmeureka-module-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static TransformerBlock Block(int seed)
+    {
+        manual_seed(seed);
+        return nn.TransformerBlock(8, 2);
+    }
+
+    [Fact]
+    public void Save_then_load_reproduces_every_tensor_and_the_output()
+    {
+        var a = Block(1);
+        var b = Block(2);
+        var path = Path.Combine(_dir, "block.safetensors");
+        a.save(path);
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+        var file = SafeTensors.Load(path);
+        Assert.Equal(a.state_dict().Keys.Order(), file.Tensors.Select(t => t.Name).Order());
+        Assert.Equal(new long[] { 24, 8 }, file["attn.qkv.weight"].Shape);
+
+        b.load(path);
+        foreach (var (name, t) in a.state_dict()) Assert.Equal(t.data<float>(), b.state_dict()[name].data<float>());
+        var x = randn(2, 3, 8);
+        Assert.Equal(a.forward(x, causal: true).data<float>(), b.forward(x, causal: true).data<float>());
+    }
+
+    [Fact]
+    public void Strict_load_names_the_file_and_the_missing_or_unexpected_key()
+    {
+        var a = Block(1);
+        var sd = a.state_dict();
+        sd.Remove("mlp.fc2.bias");
+        sd["mlp.fc3.weight"] = zeros(2);
+        var path = Path.Combine(_dir, "partial.safetensors");
+        SafeTensors.Save(path, SafeTensors.FromStateDict(sd));
+
+        var b = Block(2);
+        var before = b.mlp.fc1.weight.data<float>();
+        var e = Assert.Throws<InvalidDataException>(() => b.load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("missing keys: mlp.fc2.bias", e.Message);
+        Assert.Contains("unexpected keys: mlp.fc3.weight", e.Message);
+        Assert.Equal(before, b.mlp.fc1.weight.data<float>()); // nothing half-loaded
+
+        b.load(path, strict: false);
+        Assert.Equal(a.mlp.fc1.weight.data<float>(), b.mlp.fc1.weight.data<float>());
+    }
+
+    [Fact]
+    public void Shape_mismatch_is_an_error_even_when_not_strict()
+    {
+        var path = Path.Combine(_dir, "wide.safetensors");
+        manual_seed(3);
+        nn.TransformerBlock(16, 2).save(path);
+        var b = Block(2);
+        var e = Assert.Throws<InvalidDataException>(() => b.load(path, strict: false));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("ln1.weight: checkpoint [16] vs model [8]", e.Message);
+    }
+}

@@ -10,7 +10,7 @@ public static partial class torch
         /// Base of every layer: owns named parameters, buffers and child modules (in registration order), and
         /// derives dotted names ("blocks.0.attn.qkv.weight") for state dicts, like PyTorch's nn.Module.
         /// </summary>
-        public abstract class Module
+        public abstract partial class Module
         {
             private readonly List<(string name, Tensor tensor)> _parameters = [];
             private readonly List<(string name, Tensor tensor)> _buffers = [];
