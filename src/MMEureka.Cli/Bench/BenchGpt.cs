@@ -1,0 +1,71 @@
+using MMEureka.Torch;
+using MMEureka.Torch.Modules;
+using static MMEureka.Torch.torch;
+
+namespace MMEureka.Cli.Bench;
+
+/// <summary>Shape of the benchmark GPT; the defaults are the model of bench/torch_reference.py.</summary>
+public sealed record BenchGptConfig(int Vocab = 96, int Dim = 128, int Layers = 4, int Heads = 4, int MaxLength = 96);
+
+/// <summary>
+/// The GPT that <c>mmeureka bench engine</c> trains and samples, the twin of <c>Gpt</c> in bench/torch_models.py
+/// name for name: <c>tok_embed</c>, a learned <c>pos_embed</c> [T, D], pre-LN <see cref="TransformerBlock"/>s,
+/// final LayerNorm <c>norm</c>, bias-free <c>lm_head</c>.
+/// </summary>
+public sealed class BenchGpt : nn.Module
+{
+    public readonly Embedding tok_embed;
+    public readonly Tensor pos_embed;
+    public readonly ModuleList<TransformerBlock> blocks;
+    public readonly LayerNorm norm;
+    public readonly Linear lm_head;
+    public BenchGptConfig Config { get; }
+
+    public BenchGpt(BenchGptConfig config)
+    {
+        Config = config;
+        tok_embed = nn.Embedding(config.Vocab, config.Dim);
+        pos_embed = nn.Parameter(randn(config.MaxLength, config.Dim).mul(0.02f));
+        blocks = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(_ => nn.TransformerBlock(config.Dim, config.Heads)).ToArray());
+        norm = nn.LayerNorm(config.Dim);
+        lm_head = nn.Linear(config.Dim, config.Vocab, hasBias: false);
+        RegisterComponents();
+    }
+
+    /// <summary>Hidden states [B, T, D] after the final norm for token ids [B, T] at positions pos..pos+T-1
+    /// (with <paramref name="cache"/> the new keys/values are appended to it).</summary>
+    public Tensor Hidden(int[] ids, int batch, int length, KVCache? cache = null, int pos = 0)
+    {
+        var x = tok_embed.forward(ids, batch, length) + pos_embed.narrow(0, pos, length);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].forward(x, causal: true, cache: cache?[i]);
+        return norm.forward(x);
+    }
+
+    /// <summary>Logits [B, T, V].</summary>
+    public Tensor forward(int[] ids, int batch, int length) => lm_head.forward(Hidden(ids, batch, length));
+
+    /// <summary>Mean next-token cross-entropy over all positions of [B, T] inputs and targets.</summary>
+    public Tensor Loss(int[] ids, int[] targets, int batch, int length)
+        => nn.functional.cross_entropy(forward(ids, batch, length).view(batch * length, Config.Vocab), targets);
+
+    /// <summary>Samples <paramref name="newTokens"/> tokens per row after <paramref name="prompt"/> [B, T0] with a KV
+    /// cache, softmax at <paramref name="temperature"/>, multinomial; returns [B, newTokens] ids row-major.</summary>
+    public int[] Generate(int[] prompt, int batch, int newTokens, float temperature, Generator generator)
+    {
+        using var _ = no_grad();
+        int t0 = prompt.Length / batch, hd = Config.Dim / Config.Heads;
+        var cache = new KVCache(Config.Layers, batch, Config.Heads, t0 + newTokens, hd);
+        var output = new int[batch * newTokens];
+        // Only the last position's logits are needed, so the head runs on that row alone.
+        var hidden = Hidden(prompt, batch, t0, cache, 0).select(1, -1);
+        var next = new int[batch];
+        for (int i = 0; i < newTokens; i++)
+        {
+            var probs = lm_head.forward(hidden).div(temperature).softmax(-1);
+            var drawn = multinomial(probs, 1, generator: generator).data<int>();
+            for (int b = 0; b < batch; b++) output[b * newTokens + i] = next[b] = drawn[b];
+            if (i + 1 < newTokens) hidden = Hidden(next, batch, 1, cache, t0 + i).select(1, -1);
+        }
+        return output;
+    }
+}

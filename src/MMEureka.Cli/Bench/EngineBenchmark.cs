@@ -1,0 +1,90 @@
+using MMEureka.Torch;
+using MMEureka.Torch.Blas;
+using static MMEureka.Torch.torch;
+
+namespace MMEureka.Cli.Bench;
+
+/// <summary>What <c>mmeureka bench engine</c> measured; serialised as the JSON bench/compare_report.py reads.</summary>
+public sealed record EngineBenchResult(
+    IReadOnlyList<GemmTiming> Gemm, double TrainStepMs, IReadOnlyDictionary<int, double> GenerateTokS, double PeakRssMb, string Blas);
+
+/// <summary>The workloads of bench/README.md, in one process: training first (so that the peak working set read
+/// after it is the training's), then sampling, then GEMM per backend.</summary>
+public static class EngineBenchmark
+{
+    public static readonly int[] GemmSizes = [128, 256, 512, 1024];
+    public static readonly int[] GenerateBatches = [8, 64];
+    public const int Batch = 32, Prompt = 16, NewTokens = 64;
+
+    /// <summary>Runs everything; <paramref name="log"/> gets one line per finished item.</summary>
+    public static EngineBenchResult Run(bool quick, Action<string> log)
+    {
+        var config = new BenchGptConfig();
+        double trainMs = TrainStepSeconds(config, quick) * 1e3;
+        double peak = Benchmarks.PeakWorkingSetMb();
+        log($"train step: {trainMs:F1} ms (peak working set {peak:F0} MB)");
+
+        manual_seed(0);
+        var model = new BenchGpt(config);
+        model.eval();
+        var tokS = new Dictionary<int, double>();
+        foreach (int b in GenerateBatches)
+        {
+            tokS[b] = GenerateTokensPerSecond(model, b, quick);
+            log($"sampling batch {b}: {tokS[b]:F0} tok/s");
+        }
+
+        var gemm = new List<GemmTiming>();
+        foreach (var backend in OpenBlas.IsAvailable ? new[] { "openblas", "managed" } : ["managed"])
+        {
+            gemm.AddRange(GemmBenchmark.Run(GemmSizes, backend, samples: quick ? 3 : 7));
+            log($"gemm {backend}: done");
+        }
+        return new EngineBenchResult(gemm, trainMs, tokS, peak, Gemm.Backend);
+    }
+
+    /// <summary>Median seconds of one forward + backward + AdamW step (lr 3e-4, weight decay 0.01) on a fixed batch
+    /// of random tokens, inputs = data[:, :-1], targets = data[:, 1:].</summary>
+    public static double TrainStepSeconds(BenchGptConfig config, bool quick)
+    {
+        manual_seed(0);
+        var model = new BenchGpt(config);
+        var opt = optim.AdamW(model.parameters(), lr: 3e-4, weight_decay: 0.01);
+        int T = config.MaxLength;
+        var (ids, targets) = RandomBatch(new Generator(1), config.Vocab, Batch, T);
+        void Step()
+        {
+            var loss = model.Loss(ids, targets, Batch, T);
+            opt.zero_grad();
+            loss.backward();
+            opt.step();
+        }
+        var (warmup, steps) = quick ? (1, 4) : (2, 8);
+        return Benchmarks.MedianSeconds(Step, warmup, steps, budgetSeconds: 3.0);
+    }
+
+    /// <summary>Random token rows of length T + 1, split into inputs and next-token targets.</summary>
+    public static (int[] ids, int[] targets) RandomBatch(Generator g, int vocab, int batch, int T)
+    {
+        var ids = new int[batch * T];
+        var targets = new int[batch * T];
+        for (int b = 0; b < batch; b++)
+        {
+            var row = new int[T + 1];
+            for (int i = 0; i <= T; i++) row[i] = g.NextInt(vocab);
+            Array.Copy(row, 0, ids, b * T, T);
+            Array.Copy(row, 1, targets, b * T, T);
+        }
+        return (ids, targets);
+    }
+
+    /// <summary>batch * 64 / median seconds of one whole sampling call (prefill of 16 prompt tokens included).</summary>
+    public static double GenerateTokensPerSecond(BenchGpt model, int batch, bool quick)
+    {
+        var g = new Generator(batch);
+        var prompt = new int[batch * Prompt];
+        for (int i = 0; i < prompt.Length; i++) prompt[i] = g.NextInt(model.Config.Vocab);
+        double t = Benchmarks.MedianSeconds(() => model.Generate(prompt, batch, NewTokens, 1f, g), 1, quick ? 3 : 5, budgetSeconds: 2.0);
+        return batch * NewTokens / t;
+    }
+}
