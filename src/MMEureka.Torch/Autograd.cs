@@ -22,6 +22,7 @@ internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]>
 internal static class Autograd
 {
     [ThreadStatic] private static int _noGradDepth;
+    [ThreadStatic] private static bool _inBackward;
 
     /// <summary>False inside <c>torch.no_grad()</c> on this thread.</summary>
     public static bool Enabled => _noGradDepth == 0;
@@ -46,6 +47,7 @@ internal static class Autograd
     /// <summary>Attaches a node to <paramref name="result"/> when grad mode is on and any input requires grad.</summary>
     public static Tensor Record(Tensor result, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
     {
+        if (Profiler.Enabled && !_inBackward) Profiler.Charge(name + " fwd");
         if (!Enabled) return result;
         bool any = false;
         foreach (var t in inputs) any |= t.requires_grad;
@@ -67,9 +69,29 @@ internal static class Autograd
         else if (!gradient.SameShape(root))
             throw new ArgumentException($"backward(): gradient shape {Tensor.ShapeString(gradient.Sizes)} does not match tensor shape {Tensor.ShapeString(root.Sizes)}");
 
+        long backwardStart = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        double inNodes = 0;
         var order = TopologicalOrder(root);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = gradient };
         using var _ = NoGrad();
+        _inBackward = true;
+        try
+        {
+            RunBackward(order, grads, retainGraph, ref inNodes);
+        }
+        finally
+        {
+            _inBackward = false;
+        }
+        if (Profiler.Enabled)
+        {
+            Profiler.Add("backward glue", System.Diagnostics.Stopwatch.GetElapsedTime(backwardStart).TotalSeconds - inNodes);
+            Profiler.Mark();
+        }
+    }
+
+    private static void RunBackward(List<Tensor> order, Dictionary<Tensor, Tensor> grads, bool retainGraph, ref double inNodes)
+    {
         foreach (var t in order)
         {
             if (!grads.Remove(t, out var g)) continue;
@@ -84,6 +106,7 @@ internal static class Autograd
             if (node.Backward == null || node.Inputs == null)
                 throw new InvalidOperationException($"backward() through {node.Name} a second time: its saved tensors were freed; pass retain_graph: true to the first backward()");
             var inputs = node.Inputs;
+            long started = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             var inputGrads = node.Backward(g);
             for (int i = 0; i < inputs.Length; i++)
             {
@@ -95,6 +118,12 @@ internal static class Autograd
                 grads[x] = grads.TryGetValue(x, out var prev) ? prev.add(gi) : gi;
             }
             if (!retainGraph) node.Release();
+            if (Profiler.Enabled)
+            {
+                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+                inNodes += seconds;
+                Profiler.Add(node.Name, seconds);
+            }
         }
     }
 

@@ -146,21 +146,9 @@ public sealed partial class Tensor
     public Tensor gelu()
     {
         var x = this;
-        var y = Map((s, d) =>
-        {
-            for (int i = 0; i < d.Length; i++) d[i] = 0.5f * s[i] * (1 + SpecialFunctions.Erf(s[i] * SpecialFunctions.InvSqrt2));
-        });
+        var y = Map(Gelu.Forward, minChunk: 1 << 16);
         // d/dx x Φ(x) = Φ(x) + x φ(x)
-        return Autograd.Record(y, "GeluBackward", [this], g => [Map2(x, g, (xs, gs, d) =>
-        {
-            for (int i = 0; i < d.Length; i++)
-            {
-                float v = xs[i];
-                float cdf = 0.5f * (1 + SpecialFunctions.Erf(v * SpecialFunctions.InvSqrt2));
-                float pdf = SpecialFunctions.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
-                d[i] = gs[i] * (cdf + v * pdf);
-            }
-        })]);
+        return Autograd.Record(y, "GeluBackward", [this], g => [Map2(x, g, Gelu.Backward, minChunk: 1 << 16)]);
     }
 }
 

@@ -43,6 +43,49 @@ public static class EngineBenchmark
         return new EngineBenchResult(gemm, trainMs, tokS, peak, Gemm.Backend);
     }
 
+    /// <summary>Per-op profiles (<see cref="Profiler"/>) of the training step and of sampling at batch 64, averaged
+    /// over a few calls after warm-up.</summary>
+    public static string Profile(int steps = 4)
+    {
+        var config = new BenchGptConfig();
+        manual_seed(0);
+        var model = new BenchGpt(config);
+        var opt = optim.AdamW(model.parameters(), lr: 3e-4, weight_decay: 0.01);
+        var (ids, targets) = RandomBatch(new Generator(1), config.Vocab, Batch, config.MaxLength);
+        var sb = new System.Text.StringBuilder();
+        for (int pass = 0; pass < 2; pass++)
+        {
+            bool timed = pass == 1;
+            Profiler.Enabled = timed;
+            Profiler.Reset();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            for (int s = 0; s < steps; s++)
+            {
+                Profiler.Mark();
+                var loss = model.Loss(ids, targets, Batch, config.MaxLength);
+                opt.zero_grad();
+                loss.backward();
+                opt.step();
+            }
+            if (timed) sb.AppendLine($"training step: {sw.Elapsed.TotalMilliseconds / steps:F1} ms per step (profiled), totals over {steps} steps:").AppendLine(Profiler.Report());
+        }
+        model.eval();
+        var g = new Generator(64);
+        var prompt = new int[64 * Prompt];
+        for (int i = 0; i < prompt.Length; i++) prompt[i] = g.NextInt(config.Vocab);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            bool timed = pass == 1;
+            Profiler.Enabled = timed;
+            Profiler.Reset();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            model.Generate(prompt, 64, NewTokens, 1f, g);
+            if (timed) sb.AppendLine($"sampling batch 64: {64 * NewTokens / sw.Elapsed.TotalSeconds:F0} tok/s (profiled); the untracked rest is sampling glue:").AppendLine(Profiler.Report());
+        }
+        Profiler.Enabled = false;
+        return sb.ToString();
+    }
+
     /// <summary>Median seconds of one forward + backward + AdamW step (lr 3e-4, weight decay 0.01) on a fixed batch
     /// of random tokens, inputs = data[:, :-1], targets = data[:, 1:].</summary>
     public static double TrainStepSeconds(BenchGptConfig config, bool quick)

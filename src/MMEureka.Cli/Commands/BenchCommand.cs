@@ -14,15 +14,22 @@ internal static class BenchCommand
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object (what bench/compare.sh reads) instead of a table." };
         var quick = new Option<bool>("--quick") { Description = "Fewer repeats: noisier, about half the time." };
+        var profile = new Option<bool>("--profile") { Description = "Instead of the benchmark, print per-op times of one training step and of one sampling call (batch 64)." };
         var engine = new Command("engine", "Time the tensor engine: GEMM GFLOP/s, GPT training step, sampling tok/s, peak memory.");
         engine.Options.Add(json);
         engine.Options.Add(quick);
+        engine.Options.Add(profile);
         engine.SetAction(parse =>
         {
             bool asJson = parse.GetValue(json);
             // Progress goes to stderr so that stdout stays one JSON object under --json.
             Action<string> log = asJson ? line => Console.Error.WriteLine(line) : line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
             log($"gemm backend: {Gemm.Describe()}");
+            if (parse.GetValue(profile))
+            {
+                Console.WriteLine(EngineBenchmark.Profile());
+                return 0;
+            }
             var result = EngineBenchmark.Run(parse.GetValue(quick), log);
             if (asJson) Console.WriteLine(ToJson(result));
             else AnsiConsole.Write(ToTable(result));

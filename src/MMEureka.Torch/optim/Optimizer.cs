@@ -43,10 +43,12 @@ public static partial class torch
             public void step()
             {
                 steps++;
-                using var _ = no_grad();
-                foreach (var g in param_groups)
-                    foreach (var p in g.parameters)
-                        if (p.grad != null) Update(p, p.grad, g.lr!.Value, g.weight_decay!.Value);
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                using (no_grad())
+                    foreach (var g in param_groups)
+                        foreach (var p in g.parameters)
+                            if (p.grad != null) Update(p, p.grad, g.lr!.Value, g.weight_decay!.Value);
+                if (Profiler.Enabled) Profiler.Add(GetType().Name + ".step", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
 
             /// <summary>One parameter's update.</summary>

@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace MMEureka.Torch;
+
+/// <summary>
+/// Exact GELU, x Φ(x) = x (1 + erf(x / √2)) / 2, and its derivative Φ(x) + x φ(x), eight lanes at a time.
+/// erf uses the Chebyshev fit of erfc in Numerical Recipes (6.2): erfc(z) = t exp(-z² + P(t)), t = 1 / (1 + z/2),
+/// fractional error below 1.2e-7 everywhere, the same formula as the scalar <see cref="SpecialFunctions.Erf"/>.
+/// </summary>
+internal static class Gelu
+{
+    // P(t) coefficients, lowest order first (c0 = -1.26551223 ... c9 = 0.17087277).
+    private const float C0 = -1.26551223f, C1 = 1.00002368f, C2 = 0.37409196f, C3 = 0.09678418f, C4 = -0.18628806f,
+        C5 = 0.27886807f, C6 = -1.13520398f, C7 = 1.48851587f, C8 = -0.82215223f, C9 = 0.17087277f;
+
+    /// <summary>y = gelu(x).</summary>
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(x);
+            ref float ys = ref MemoryMarshal.GetReference(y);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
+                var cdf = Cdf(v, out _);
+                (v * cdf).StoreUnsafe(ref ys, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) y[i] = 0.5f * x[i] * (1 + SpecialFunctions.Erf(x[i] * SpecialFunctions.InvSqrt2));
+    }
+
+    /// <summary>dst = g * (Φ(x) + x φ(x)).</summary>
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dst)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(x);
+            ref float gs = ref MemoryMarshal.GetReference(g);
+            ref float ds = ref MemoryMarshal.GetReference(dst);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
+                var cdf = Cdf(v, out var gauss);
+                var d = cdf + v * gauss * Vector256.Create(SpecialFunctions.InvSqrt2Pi);
+                (Vector256.LoadUnsafe(ref gs, (nuint)i) * d).StoreUnsafe(ref ds, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            float v = x[i];
+            float cdf = 0.5f * (1 + SpecialFunctions.Erf(v * SpecialFunctions.InvSqrt2));
+            float pdf = SpecialFunctions.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
+            dst[i] = g[i] * (cdf + v * pdf);
+        }
+    }
+
+    /// <summary>Φ(x) = (1 + erf(x/√2)) / 2, and e^(-x²/2) as a by-product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Cdf(Vector256<float> x, out Vector256<float> gauss)
+    {
+        var z = Vector256.Abs(x) * Vector256.Create(SpecialFunctions.InvSqrt2);
+        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.5f) * z);
+        var p = Vector256.Create(C9);
+        p = p * t + Vector256.Create(C8);
+        p = p * t + Vector256.Create(C7);
+        p = p * t + Vector256.Create(C6);
+        p = p * t + Vector256.Create(C5);
+        p = p * t + Vector256.Create(C4);
+        p = p * t + Vector256.Create(C3);
+        p = p * t + Vector256.Create(C2);
+        p = p * t + Vector256.Create(C1);
+        p = p * t + Vector256.Create(C0);
+        gauss = Vector256.Exp(-(z * z));            // e^(-x²/2)
+        var half = Vector256.Create(0.5f) * t * gauss * Vector256.Exp(p); // erfc(z) / 2
+        // Φ(x) = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
+    }
+}
