@@ -1,4 +1,176 @@
+using System.Numerics.Tensors;
+
 namespace MMEureka.Torch;
+
+/// <summary>Where the B*H row-major [T, headDim] matrices of q, k, v or an output live inside one array:
+/// matrix (b, h) starts at Offset + b * BatchStride + h * HeadStride and its rows are Ld apart.</summary>
+internal readonly record struct HeadLayout(float[] Data, int Offset, int BatchStride, int HeadStride, int Ld)
+{
+    public int At(int b, int h) => Offset + b * BatchStride + h * HeadStride;
+
+    /// <summary>A [B, H, T, D] tensor (copied only if its last dimension is not unit-stride).</summary>
+    public static HeadLayout Of(Tensor x)
+    {
+        int T = x.Sizes[2], D = x.Sizes[3];
+        if (!(x.Strides[3] == 1 || D == 1) || !(T == 1 || x.Strides[2] >= D)) x = new Tensor(x.ToArray(), x.Sizes);
+        return new HeadLayout(x.Storage, x.Offset, x.Strides[0], x.Strides[1], T == 1 ? D : x.Strides[2]);
+    }
+
+    /// <summary>A fresh contiguous [B, H, T, D] buffer.</summary>
+    public static HeadLayout Contiguous(float[] data, int H, int T, int D) => new(data, 0, H * T * D, T * D, D);
+
+    /// <summary>Head slice <paramref name="part"/> (0 = q, 1 = k, 2 = v) of a contiguous [B, T, parts * H * D] buffer,
+    /// the layout of the qkv projection's output (and of its gradient).</summary>
+    public static HeadLayout Packed(float[] data, int offset, int T, int H, int D, int part, int parts)
+        => new(data, offset + part * H * D, T * parts * H * D, D, parts * H * D);
+}
+
+/// <summary>
+/// softmax(q k^T * scale + mask) v per (batch, head), forward and backward fused so that no graph of small ops over
+/// [B, H, Tq, Tk] is built. Causal: query i sees keys j &lt;= Tk - Tq + i (the queries are the last Tq positions, as
+/// with a KV cache). padding [B, Tk]: non-zero = the key may be attended to. A query that sees no key outputs zeros.
+/// Per-head products run on one thread each (the managed kernel) while heads run in parallel, so that the BLAS
+/// library's own threads do not fight the head loop for the cores.
+/// </summary>
+internal static class FusedAttention
+{
+    /// <summary>Below this many multiply-adds in total, heads run on the calling thread.</summary>
+    private const long ParallelWork = 1 << 19;
+
+    /// <summary>Queries per head up to which scores and outputs are dot products instead of GEMM calls (decoding).</summary>
+    private const int DotProductQueries = 4;
+
+    private static void ForHeads(int count, long work, Action<int> body)
+    {
+        if (work < ParallelWork || count == 1)
+            for (int i = 0; i < count; i++) body(i);
+        else Parallel.For(0, count, body);
+    }
+
+    private static void Product(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset, int ldc)
+        => Gemm.SgemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, 0f, c, cOffset, ldc);
+
+    /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].</summary>
+    public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
+        int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding)
+    {
+        var p = GC.AllocateUninitializedArray<float>(B * H * Tq * Tk);
+        int keyOffset = Tk - Tq;
+        ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
+        {
+            int b = bh / H, h = bh % H;
+            int pOff = bh * Tq * Tk, qOff = q.At(b, h), kOff = k.At(b, h), vOff = v.At(b, h), oOff = o.At(b, h);
+            bool dots = Tq <= DotProductQueries;
+            if (!dots) Product(false, true, Tq, Tk, D, scale, q.Data, qOff, q.Ld, k.Data, kOff, k.Ld, p, pOff, Tk);
+            for (int i = 0; i < Tq; i++)
+            {
+                var row = p.AsSpan(pOff + i * Tk, Tk);
+                int visible = causal ? Math.Min(Tk, keyOffset + i + 1) : Tk;
+                if (dots)
+                {
+                    var qi = q.Data.AsSpan(qOff + i * q.Ld, D);
+                    for (int j = 0; j < visible; j++) row[j] = scale * TensorPrimitives.Dot(qi, k.Data.AsSpan(kOff + j * k.Ld, D));
+                }
+                row[visible..].Clear();
+                var seen = row[..visible];
+                if (padding != null)
+                    for (int j = 0; j < visible; j++)
+                        if (padding[b * Tk + j] == 0) seen[j] = float.NegativeInfinity;
+                float max = visible == 0 ? float.NegativeInfinity : TensorPrimitives.Max(seen);
+                if (float.IsNegativeInfinity(max))
+                {
+                    row.Clear(); // nothing visible: a zero output row rather than 0/0
+                    if (dots) o.Data.AsSpan(oOff + i * o.Ld, D).Clear();
+                    continue;
+                }
+                TensorPrimitives.Subtract(seen, max, seen);
+                TensorPrimitives.Exp(seen, seen);
+                TensorPrimitives.Divide(seen, TensorPrimitives.Sum(seen), seen);
+                if (dots)
+                {
+                    var oi = o.Data.AsSpan(oOff + i * o.Ld, D);
+                    oi.Clear();
+                    for (int j = 0; j < visible; j++)
+                        if (seen[j] != 0) TensorPrimitives.MultiplyAdd(v.Data.AsSpan(vOff + j * v.Ld, D), seen[j], oi, oi);
+                }
+            }
+            if (!dots) Product(false, false, Tq, D, Tk, 1f, p, pOff, Tk, v.Data, vOff, v.Ld, o.Data, oOff, o.Ld);
+        });
+        return p;
+    }
+
+    /// <summary>Gradients of q, k, v (each written in full into its layout, or skipped when null) from the output
+    /// gradient dO and the saved probabilities.</summary>
+    public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
+        HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale)
+    {
+        ForHeads(B * H, 4L * B * H * Tq * Tk * D, bh =>
+        {
+            int b = bh / H, h = bh % H;
+            int pOff = bh * Tq * Tk, gOff = dO.At(b, h);
+            // dV = P^T dO
+            if (dv is { } gv) Product(true, false, Tk, D, Tq, 1f, p, pOff, Tk, dO.Data, gOff, dO.Ld, gv.Data, gv.At(b, h), gv.Ld);
+            if (dq == null && dk == null) return;
+            // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
+            var dS = GC.AllocateUninitializedArray<float>(Tq * Tk);
+            Product(false, true, Tq, Tk, D, 1f, dO.Data, gOff, dO.Ld, v.Data, v.At(b, h), v.Ld, dS, 0, Tk);
+            for (int i = 0; i < Tq; i++)
+            {
+                var ps = p.AsSpan(pOff + i * Tk, Tk);
+                var ds = dS.AsSpan(i * Tk, Tk);
+                float dot = TensorPrimitives.Dot(ps, ds);
+                TensorPrimitives.Subtract(ds, dot, ds);
+                TensorPrimitives.Multiply(ds, ps, ds);
+            }
+            // dQ = scale dS K, dK = scale dS^T Q
+            if (dq is { } gq) Product(false, false, Tq, D, Tk, scale, dS, 0, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h), gq.Ld);
+            if (dk is { } gk) Product(true, false, Tk, D, Tq, scale, dS, 0, Tk, q.Data, q.At(b, h), q.Ld, gk.Data, gk.At(b, h), gk.Ld);
+        });
+    }
+
+    public static float[]? Padding(Tensor? mask, int B, int Tk)
+    {
+        if (mask == null) return null;
+        if (mask.Sizes.Length != 2 || mask.Sizes[0] != B || mask.Sizes[1] != Tk)
+            throw new ArgumentException($"key_padding_mask must be [B, Tk] = [{B}, {Tk}], got {Tensor.ShapeString(mask.Sizes)}");
+        return mask.ToArray();
+    }
+
+    /// <summary>
+    /// Multi-head self-attention straight from the qkv projection's output [B, T, 3 * H * hd] (q, k, v in that order,
+    /// heads split as [B, T, H, hd]) to the heads' concatenated output [B, T, H * hd], without splitting, transposing
+    /// or merging copies; the backward writes dq, dk, dv into one [B, T, 3 * H * hd] gradient. With
+    /// <paramref name="cache"/> the new keys and values are appended to it and the queries attend over all cached
+    /// positions; like appending through <see cref="KVCacheLayer.append"/>, no gradient reaches the k and v parts then.
+    /// </summary>
+    public static Tensor SelfAttention(Tensor qkv, int heads, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache)
+    {
+        int B = qkv.Sizes[0], T = qkv.Sizes[1], width = qkv.Sizes[2], Dm = width / 3, hd = Dm / heads;
+        var x = qkv.contiguous().detach();
+        var q = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 0, 3);
+        var k = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 1, 3);
+        var v = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 2, 3);
+        int Tk = T;
+        if (cache != null) (k, v, Tk) = cache.AppendPacked(x.Storage, x.Offset, T, heads, hd);
+        var padding = Padding(keyPaddingMask, B, Tk);
+        float scale = 1f / MathF.Sqrt(hd);
+        var y = GC.AllocateUninitializedArray<float>(B * T * Dm);
+        var o = HeadLayout.Packed(y, 0, T, heads, hd, 0, 1);
+        var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding);
+        return Autograd.Record(new Tensor(y, [B, T, Dm]), "SelfAttentionBackward", [qkv], g =>
+        {
+            var gy = g.contiguous();
+            var dO = HeadLayout.Packed(gy.Storage, gy.Offset, T, heads, hd, 0, 1);
+            // Without a cache q, k and v tile the gradient exactly; with one only q gets a gradient.
+            var dx = cache == null ? GC.AllocateUninitializedArray<float>(B * T * width) : new float[B * T * width];
+            Backward(p, dO, q, k, v, HeadLayout.Packed(dx, 0, T, heads, hd, 0, 3),
+                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 1, 3) : null,
+                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale);
+            return [new Tensor(dx, [B, T, width])];
+        });
+    }
+}
 
 public static partial class torch
 {
@@ -21,100 +193,32 @@ public static partial class torch
                 int B = query.Sizes[0], H = query.Sizes[1], Tq = query.Sizes[2], D = query.Sizes[3], Tk = key.Sizes[2];
                 if (key.Sizes[0] != B || key.Sizes[1] != H || key.Sizes[3] != D || !key.SameShape(value))
                     throw new ArgumentException($"scaled_dot_product_attention: q {Tensor.ShapeString(query.Sizes)}, k {Tensor.ShapeString(key.Sizes)}, v {Tensor.ShapeString(value.Sizes)} do not match");
-                float[]? padding = null;
-                if (key_padding_mask != null)
-                {
-                    if (key_padding_mask.Sizes.Length != 2 || key_padding_mask.Sizes[0] != B || key_padding_mask.Sizes[1] != Tk)
-                        throw new ArgumentException($"key_padding_mask must be [B, Tk] = [{B}, {Tk}], got {Tensor.ShapeString(key_padding_mask.Sizes)}");
-                    padding = key_padding_mask.ToArray();
-                }
+                var padding = FusedAttention.Padding(key_padding_mask, B, Tk);
                 float sc = (float)(scale ?? 1.0 / Math.Sqrt(D));
-                var q = HeadMatrices(query);
-                var k = HeadMatrices(key);
-                var v = HeadMatrices(value);
-                var p = new float[B * H * Tq * Tk];
+                var q = HeadLayout.Of(query);
+                var k = HeadLayout.Of(key);
+                var v = HeadLayout.Of(value);
                 var o = new float[B * H * Tq * D];
-                int keyOffset = Tk - Tq;
-
-                Parallel.For(0, B * H, bh =>
-                {
-                    int b = bh / H, h = bh % H;
-                    int pOff = bh * Tq * Tk;
-                    Gemm.Sgemm(false, true, Tq, Tk, D, sc, q.t.Storage, q.Offset(b, h), q.ld, k.t.Storage, k.Offset(b, h), k.ld, 0f, p, pOff, Tk);
-                    for (int i = 0; i < Tq; i++)
-                    {
-                        var row = p.AsSpan(pOff + i * Tk, Tk);
-                        int last = is_causal ? Math.Min(Tk - 1, keyOffset + i) : Tk - 1;
-                        float max = float.NegativeInfinity;
-                        for (int j = 0; j <= last; j++)
-                            if (padding == null || padding[b * Tk + j] != 0) max = MathF.Max(max, row[j]);
-                        if (float.IsNegativeInfinity(max))
-                        {
-                            row.Clear(); // nothing visible: a zero output row rather than 0/0
-                            continue;
-                        }
-                        float sum = 0;
-                        for (int j = 0; j < Tk; j++)
-                        {
-                            bool visible = j <= last && (padding == null || padding[b * Tk + j] != 0);
-                            float e = visible ? MathF.Exp(row[j] - max) : 0;
-                            row[j] = e;
-                            sum += e;
-                        }
-                        System.Numerics.Tensors.TensorPrimitives.Divide(row, sum, row);
-                    }
-                    Gemm.Sgemm(false, false, Tq, D, Tk, 1f, p, pOff, Tk, v.t.Storage, v.Offset(b, h), v.ld, 0f, o, bh * Tq * D, D);
-                });
+                var p = FusedAttention.Forward(q, k, v, HeadLayout.Contiguous(o, H, Tq, D), B, H, Tq, Tk, D, sc, is_causal, padding);
 
                 var result = new Tensor(o, [B, H, Tq, D]);
                 return Autograd.Record(result, "ScaledDotProductAttentionBackward", [query, key, value], g =>
                 {
                     var dO = g.contiguous();
-                    var dq = new float[B * H * Tq * D];
-                    var dk = new float[B * H * Tk * D];
-                    var dv = new float[B * H * Tk * D];
-                    Parallel.For(0, B * H, bh =>
-                    {
-                        int b = bh / H, h = bh % H;
-                        int pOff = bh * Tq * Tk, oOff = dO.Offset + bh * Tq * D;
-                        var dS = new float[Tq * Tk];
-                        // dV = P^T dO
-                        Gemm.Sgemm(true, false, Tk, D, Tq, 1f, p, pOff, Tk, dO.Storage, oOff, D, 0f, dv, bh * Tk * D, D);
-                        // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
-                        Gemm.Sgemm(false, true, Tq, Tk, D, 1f, dO.Storage, oOff, D, v.t.Storage, v.Offset(b, h), v.ld, 0f, dS, 0, Tk);
-                        for (int i = 0; i < Tq; i++)
-                        {
-                            var ps = p.AsSpan(pOff + i * Tk, Tk);
-                            var ds = dS.AsSpan(i * Tk, Tk);
-                            float dot = System.Numerics.Tensors.TensorPrimitives.Dot(ps, ds);
-                            System.Numerics.Tensors.TensorPrimitives.Subtract(ds, dot, ds);
-                            System.Numerics.Tensors.TensorPrimitives.Multiply(ds, ps, ds);
-                        }
-                        // dQ = scale dS K, dK = scale dS^T Q
-                        Gemm.Sgemm(false, false, Tq, D, Tk, sc, dS, 0, Tk, k.t.Storage, k.Offset(b, h), k.ld, 0f, dq, bh * Tq * D, D);
-                        Gemm.Sgemm(true, false, Tk, D, Tq, sc, dS, 0, Tk, q.t.Storage, q.Offset(b, h), q.ld, 0f, dk, bh * Tk * D, D);
-                    });
+                    float[]? dq = query.requires_grad ? new float[B * H * Tq * D] : null;
+                    float[]? dk = key.requires_grad ? new float[B * H * Tk * D] : null;
+                    float[]? dv = value.requires_grad ? new float[B * H * Tk * D] : null;
+                    FusedAttention.Backward(p, new HeadLayout(dO.Storage, dO.Offset, H * Tq * D, Tq * D, D), q, k, v,
+                        dq == null ? null : HeadLayout.Contiguous(dq, H, Tq, D),
+                        dk == null ? null : HeadLayout.Contiguous(dk, H, Tk, D),
+                        dv == null ? null : HeadLayout.Contiguous(dv, H, Tk, D), B, H, Tq, Tk, D, sc);
                     return
                     [
-                        query.requires_grad ? new Tensor(dq, [B, H, Tq, D]) : null,
-                        key.requires_grad ? new Tensor(dk, [B, H, Tk, D]) : null,
-                        value.requires_grad ? new Tensor(dv, [B, H, Tk, D]) : null,
+                        dq == null ? null : new Tensor(dq, [B, H, Tq, D]),
+                        dk == null ? null : new Tensor(dk, [B, H, Tk, D]),
+                        dv == null ? null : new Tensor(dv, [B, H, Tk, D]),
                     ];
                 });
-            }
-
-            /// <summary>A [B, H, T, D] tensor read as B*H row-major [T, D] matrices with leading dimension ld
-            /// (copied only if its last dimension is not unit-stride).</summary>
-            private readonly record struct HeadView(Tensor t, int ld)
-            {
-                public int Offset(int b, int h) => t.Offset + b * t.Strides[0] + h * t.Strides[1];
-            }
-
-            private static HeadView HeadMatrices(Tensor x)
-            {
-                int T = x.Sizes[2], D = x.Sizes[3];
-                if (x.Strides[3] == 1 && (T == 1 || x.Strides[2] >= D)) return new HeadView(x, T == 1 ? D : x.Strides[2]);
-                return new HeadView(new Tensor(x.ToArray(), x.Sizes), D);
             }
         }
     }

@@ -77,6 +77,21 @@ public static class Gemm
         // kernel at every size down to 4 x 4 x 4 (0.09 us vs 0.7 us).
         => SgemmWith(Selected, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
 
+    /// <summary>The product on the calling thread alone (the managed kernel), for callers that already run one
+    /// product per core, such as the attention heads.</summary>
+    internal static void SgemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
+    {
+        Validate(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            ScaleC(m, n, beta, c, cOffset, ldc);
+            return;
+        }
+        ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc, ManagedKernel.Auto, 1);
+    }
+
     /// <summary>
     /// The product on the given backend, so tests and benchmarks can run both in one process. Arguments are checked against the array lengths first: neither backend bounds-checks.
     /// </summary>

@@ -83,6 +83,32 @@ public sealed class KVCacheLayer
         return (_keys.narrow(2, 0, length), _values.narrow(2, 0, length));
     }
 
+    /// <summary>Appends the k and v head slices of a contiguous qkv projection output [B, T, 3 * H * hd] (see
+    /// <see cref="FusedAttention.SelfAttention"/>) and returns the layouts of all keys and values so far.</summary>
+    internal (HeadLayout keys, HeadLayout values, int length) AppendPacked(float[] qkv, int offset, int tNew, int heads, int headDim)
+    {
+        int B = _keys.Sizes[0], H = _keys.Sizes[1], Tmax = _keys.Sizes[2], hd = _keys.Sizes[3];
+        if (heads != H || headDim != hd)
+            throw new ArgumentException($"KV cache append: {heads} heads of {headDim} do not fit buffers {Tensor.ShapeString(_keys.Sizes)}");
+        if (qkv.Length - offset < B * tNew * 3 * H * hd)
+            throw new ArgumentException($"KV cache append: the qkv batch does not have {B} rows of {tNew} positions");
+        if (length + tNew > max_length)
+            throw new InvalidOperationException($"KV cache is full: {length} + {tNew} positions exceed the capacity {max_length}");
+        int width = 3 * H * hd;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < tNew; t++)
+                for (int h = 0; h < H; h++)
+                {
+                    int src = offset + (b * tNew + t) * width + h * hd;
+                    int dst = _keys.Offset + ((b * H + h) * Tmax + length + t) * hd;
+                    Array.Copy(qkv, src + H * hd, _keys.Storage, dst, hd);
+                    Array.Copy(qkv, src + 2 * H * hd, _values.Storage, dst, hd);
+                }
+        length += tNew;
+        return (new HeadLayout(_keys.Storage, _keys.Offset, H * Tmax * hd, Tmax * hd, hd),
+            new HeadLayout(_values.Storage, _values.Offset, H * Tmax * hd, Tmax * hd, hd), length);
+    }
+
     /// <summary>Forgets all positions.</summary>
     public void reset() => length = 0;
 

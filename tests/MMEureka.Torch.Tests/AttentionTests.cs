@@ -29,6 +29,10 @@ public class AttentionTests
     [InlineData(true, false, 2, 5)]
     [InlineData(false, true, 3, 4)]
     [InlineData(true, true, 4, 4)]
+    // More than four queries per head: scores and outputs by GEMM instead of dot products.
+    [InlineData(true, true, 6, 6)]
+    [InlineData(true, false, 5, 7)]
+    [InlineData(false, true, 6, 5)]
     public void Fused_attention_matches_reference_and_finite_differences(bool causal, bool padded, int tq, int tk)
     {
         // Row 0 is left-padded (key 0 hidden), row 1 hides its second-to-last key.
@@ -79,6 +83,44 @@ public class AttentionTests
         var x = Rand(5, 2, 3, 8);
         var mask = tensor(new float[] { 1, 1, 1, 0, 1, 1 }, 2, 3);
         Check(xs => block.forward(xs[0], causal: true, keyPaddingMask: mask), [x, .. block.parameters()]);
+    }
+
+    [Fact]
+    public void Transformer_block_gradients_with_more_than_four_positions()
+    {
+        manual_seed(8);
+        var block = nn.TransformerBlock(8, 2);
+        var x = Rand(6, 2, 6, 8);
+        var mask = tensor(new float[] { 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1 }, 2, 6);
+        Check(xs => block.forward(xs[0], causal: true, keyPaddingMask: mask), [x, .. block.parameters()]);
+        Check(xs => block.forward(xs[0], causal: false), [x, .. block.parameters()]);
+    }
+
+    [Theory]
+    [InlineData(2, false)]
+    [InlineData(2, true)]
+    [InlineData(6, false)]
+    [InlineData(6, true)]
+    public void Packed_self_attention_matches_split_heads_and_sdpa(int T, bool cached)
+    {
+        // qkv [B, T, 3 * H * hd] with H = 2, hd = 3; with a cache the keys and values carry no gradient (as when they
+        // are appended through KVCacheLayer.append), so the reference detaches them.
+        const int B = 2, H = 2, hd = 3, D = H * hd;
+        var qkv = Rand(20 + T, B, T, 3 * D).requires_grad_();
+        var upstream = Rand(30 + T, B, T, D);
+        var y = FusedAttention.SelfAttention(qkv, H, causal: true, null, cached ? new KVCache(1, B, H, T + 2, hd)[0] : null);
+        y.mul(upstream).sum().backward();
+        var got = qkv.grad!.data<float>();
+        qkv.grad = null;
+
+        var heads = qkv.view(B, T, 3, H, hd);
+        Tensor Part(int i) => heads.select(2, i).transpose(1, 2);
+        var (k, v) = cached ? (Part(1).detach(), Part(2).detach()) : (Part(1), Part(2));
+        var reference = F.scaled_dot_product_attention(Part(0), k, v, is_causal: true).transpose(1, 2).reshape(B, T, D);
+        reference.mul(upstream).sum().backward();
+        Close(reference.data<float>(), y.data<float>(), 1e-6, 1e-5);
+        Close(qkv.grad!.data<float>(), got, 1e-6, 1e-5);
+        if (cached) Assert.Contains(got, g => g != 0);
     }
 
     [Fact]

@@ -52,15 +52,9 @@ public sealed class SelfAttention : nn.Module
     /// <summary>x [B, T, D] -> [B, T, D] (see <see cref="TransformerBlock.forward"/>).</summary>
     public Tensor forward(Tensor x, bool causal, Tensor? keyPaddingMask = null, KVCacheLayer? cache = null)
     {
-        long B = x.size(0), T = x.size(1), D = x.size(2), hd = D / _heads;
-        // [B, T, 3, H, hd] -> three [B, H, T, hd] views (no copies; sdpa reads the strided layout).
-        var heads = qkv.forward(x).view(B, T, 3, _heads, hd);
-        var q = heads.select(2, 0).transpose(1, 2);
-        var k = heads.select(2, 1).transpose(1, 2);
-        var v = heads.select(2, 2).transpose(1, 2);
-        if (cache != null) (k, v) = cache.append(k, v);
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, causal, keyPaddingMask);
-        return proj.forward(y.transpose(1, 2).reshape(B, T, D));
+        // q, k, v are read in place from the [B, T, 3, H, hd] projection and the heads are written straight into
+        // [B, T, H, hd]: no split, transpose or merge copies (FusedAttention.SelfAttention).
+        return proj.forward(FusedAttention.SelfAttention(qkv.forward(x), _heads, causal, keyPaddingMask, cache));
     }
 }
 
