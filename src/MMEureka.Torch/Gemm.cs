@@ -37,7 +37,8 @@ public static class Gemm
     public static string Describe(GemmBackend backend) => backend switch
     {
         GemmBackend.OpenBlas => $"openblas ({OpenBlas.LibraryName ?? "not loaded"}, "
-            + (OpenBlas.NumThreads is int t ? $"{t} threads" : "threads unknown") + ")",
+            + (SplitAcrossCores ? $"1 thread per call, products split by the engine, {Environment.ProcessorCount} threads"
+                : OpenBlas.NumThreads is int t ? $"{t} threads" : "threads unknown") + ")",
         _ => $"managed ({ManagedGemm.KernelName}, {Environment.ProcessorCount} threads)",
     };
 
@@ -108,10 +109,64 @@ public static class Gemm
         if (backend == GemmBackend.OpenBlas)
         {
             if (!OpenBlas.IsAvailable) throw OpenBlasMissing();
-            OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+            OpenBlasSplit(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
             return;
         }
         ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+    }
+
+    /// <summary>
+    /// True (the default; <c>MMEUREKA_BLAS_SPLIT=0</c> turns it off): OpenBLAS runs one thread per call and the engine
+    /// splits a large product into one slice per core itself. OpenBLAS's own pool busy-waits (sched_yield) between
+    /// calls, which steals the cores from the engine's parallel loops (attention heads, element-wise chunks) and
+    /// collapses when other processes share the machine; pool threads of .NET block instead.
+    /// </summary>
+    public static bool SplitAcrossCores
+    {
+        get => splitAcrossCores;
+        set
+        {
+            splitAcrossCores = value;
+            if (OpenBlas.IsAvailable && OpenBlas.NumThreads != null) OpenBlas.SetNumThreads(value ? 1 : Environment.ProcessorCount);
+        }
+    }
+    static bool splitAcrossCores;
+    static readonly bool splitInitialised = InitSplit();
+
+    static bool InitSplit()
+    {
+        SplitAcrossCores = Environment.GetEnvironmentVariable("MMEUREKA_BLAS_SPLIT") != "0";
+        return true;
+    }
+
+    /// <summary>Below this many multiply-adds a product runs on one core (about 20 us of single-core work).</summary>
+    public static long SplitThreshold { get; set; } = 1L << 21;
+
+    static void OpenBlasSplit(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
+    {
+        _ = splitInitialised;
+        int cores = Environment.ProcessorCount;
+        bool splitRows = m >= n;
+        int granule = splitRows ? 8 : 16;
+        int tiles = ((splitRows ? m : n) + granule - 1) / granule;
+        int parts = !splitAcrossCores || (long)m * n * k < SplitThreshold ? 1 : Math.Min(cores, tiles);
+        if (parts <= 1)
+        {
+            OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+            return;
+        }
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        {
+            int t0 = (int)((long)tiles * part / parts) * granule, t1 = Math.Min((int)((long)tiles * (part + 1) / parts) * granule, splitRows ? m : n);
+            if (t1 <= t0) return;
+            if (splitRows)
+                OpenBlas.Sgemm(transA, transB, t1 - t0, n, k, alpha, a, aOffset + (transA ? t0 : t0 * lda), lda,
+                    b, bOffset, ldb, beta, c, cOffset + t0 * ldc, ldc);
+            else
+                OpenBlas.Sgemm(transA, transB, m, t1 - t0, k, alpha, a, aOffset, lda,
+                    b, bOffset + (transB ? t0 * ldb : t0), ldb, beta, c, cOffset + t0, ldc);
+        });
     }
 
     static void ScaleC(int m, int n, float beta, float[] c, int cOffset, int ldc)

@@ -130,6 +130,28 @@ public class GemmTests
     [MemberData(nameof(Transposes))]
     public void OpenBlas_matches_reference_on_odd_sizes(bool ta, bool tb) => AllSizes(Runner.OpenBlas, ta, tb);
 
+    [OpenBlasTheory]
+    [MemberData(nameof(Transposes))]
+    public void OpenBlas_split_across_cores_matches_reference(bool ta, bool tb)
+    {
+        Assert.True(Gemm.SplitAcrossCores);
+        // 300 x 257 x 129 splits rows, 129 x 300 x 257 splits columns; with the threshold at 0 even 10 x 3 x 5 is cut
+        // into an 8-row and a 2-row slice (and 3 x 17 x 4 into 16 + 1 columns).
+        Check(Runner.OpenBlas, ta, tb, 300, 257, 129, 1.25f, 0.5f, seed: 21);
+        Check(Runner.OpenBlas, ta, tb, 129, 300, 257, -1f, 2f, seed: 22);
+        long before = Gemm.SplitThreshold;
+        try
+        {
+            Gemm.SplitThreshold = 0;
+            Check(Runner.OpenBlas, ta, tb, 10, 3, 5, 1f, 0f, seed: 23, nanC: true);
+            Check(Runner.OpenBlas, ta, tb, 3, 17, 4, 0.5f, 1f, seed: 24);
+        }
+        finally
+        {
+            Gemm.SplitThreshold = before;
+        }
+    }
+
     [Theory]
     [MemberData(nameof(ManagedCases))]
     public void Managed_matches_reference_across_block_boundaries(Runner runner, bool ta, bool tb)
