@@ -14,6 +14,7 @@ public static class Program
                  {
                      InfoCommand.Create(),
                      BenchCommand.Create(),
+                     ParityCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;

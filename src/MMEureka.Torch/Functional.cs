@@ -20,7 +20,7 @@ public static partial class torch
                 int rows = input.Numel / Math.Max(inF, 1);
                 var x = Rows(input, rows, inF);
                 var w = weight.contiguous().detach();
-                var y = new float[rows * outF];
+                var y = GC.AllocateUninitializedArray<float>(rows * outF);
                 float beta = 0;
                 if (bias != null)
                 {
@@ -41,14 +41,14 @@ public static partial class torch
                     if (input.requires_grad)
                     {
                         // dx[rows, in] = g[rows, out] @ W[out, in]
-                        var gx = new float[rows * inF];
+                        var gx = GC.AllocateUninitializedArray<float>(rows * inF);
                         Gemm.Sgemm(false, false, rows, inF, outF, 1f, gy.Storage, gy.Offset, outF, w.Storage, w.Offset, inF, 0f, gx, 0, inF);
                         grads[0] = new Tensor(gx, (int[])input.Sizes.Clone());
                     }
                     if (weight.requires_grad)
                     {
                         // dW[out, in] = g^T[out, rows] @ x[rows, in]
-                        var gw = new float[outF * inF];
+                        var gw = GC.AllocateUninitializedArray<float>(outF * inF);
                         Gemm.Sgemm(true, xt, outF, inF, rows, 1f, gy.Storage, gy.Offset, outF, x.Storage, x.Offset, ldx, 0f, gw, 0, inF);
                         grads[1] = new Tensor(gw, [outF, inF]);
                     }
@@ -90,8 +90,8 @@ public static partial class torch
                 var x = input.contiguous().detach();
                 var w = weight?.contiguous().detach();
                 var b = bias?.contiguous().detach();
-                var y = new float[input.Numel];
-                var xhat = new float[input.Numel];
+                var y = GC.AllocateUninitializedArray<float>(input.Numel);
+                var xhat = GC.AllocateUninitializedArray<float>(input.Numel);
                 var rstd = new float[rows];
                 float e = (float)eps;
                 Tensor.ForRows(rows, width, r =>
@@ -116,7 +116,7 @@ public static partial class torch
                 return Autograd.Record(result, rms ? "RmsNormBackward" : "LayerNormBackward", inputs.ToArray(), g =>
                 {
                     var gy = g.contiguous();
-                    var gx = new float[xhat.Length];
+                    var gx = GC.AllocateUninitializedArray<float>(xhat.Length);
                     // Per-chunk partial sums of dw, db so that rows can run in parallel.
                     var partials = new List<(float[] dw, float[] db)>();
                     Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(width, 1)), (start, n) =>
@@ -170,7 +170,7 @@ public static partial class torch
                 foreach (var id in ids)
                     if (id < 0 || id >= vocab) throw new ArgumentOutOfRangeException(nameof(ids), $"embedding: id {id} is outside the vocabulary [0, {vocab})");
                 var w = weight.contiguous().detach();
-                var y = new float[ids.Length * dim];
+                var y = GC.AllocateUninitializedArray<float>(ids.Length * dim);
                 for (int i = 0; i < ids.Length; i++) Array.Copy(w.Storage, w.Offset + ids[i] * dim, y, i * dim, dim);
                 var sizes = new int[idsShape.Length + 1];
                 for (int i = 0; i < idsShape.Length; i++) sizes[i] = (int)idsShape[i];

@@ -27,7 +27,7 @@ public sealed partial class Tensor
         if (d != Sizes.Length - 1) return transpose(d, -1).RowWise(-1, log).transpose(d, -1);
         var x = contiguous().detach();
         int width = Sizes[^1], rows = Numel / Math.Max(width, 1);
-        var y = new float[Numel];
+        var y = GC.AllocateUninitializedArray<float>(Numel);
         ForRows(rows, width, r =>
         {
             var src = x.Storage.AsSpan(x.Offset + r * width, width);
@@ -43,7 +43,7 @@ public sealed partial class Tensor
         return Autograd.Record(result, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [this], g =>
         {
             var gc = g.contiguous();
-            var gx = new float[y.Length];
+            var gx = GC.AllocateUninitializedArray<float>(y.Length);
             ForRows(rows, width, r =>
             {
                 var gs = gc.Storage.AsSpan(gc.Offset + r * width, width);

@@ -59,6 +59,8 @@ public static class EngineBenchmark
             Profiler.Enabled = timed;
             Profiler.Reset();
             var sw = System.Diagnostics.Stopwatch.StartNew();
+            long allocated = GC.GetTotalAllocatedBytes(), faults = MinorFaults();
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             for (int s = 0; s < steps; s++)
             {
                 Profiler.Mark();
@@ -67,7 +69,11 @@ public static class EngineBenchmark
                 loss.backward();
                 opt.step();
             }
-            if (timed) sb.AppendLine($"training step: {sw.Elapsed.TotalMilliseconds / steps:F1} ms per step (profiled), totals over {steps} steps:").AppendLine(Profiler.Report());
+            if (timed)
+                sb.AppendLine($"training step: {sw.Elapsed.TotalMilliseconds / steps:F1} ms per step (profiled), "
+                    + $"CPU {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / steps:F0} ms, "
+                    + $"allocated {(GC.GetTotalAllocatedBytes() - allocated) / 1e6 / steps:F0} MB, {(MinorFaults() - faults) / steps} page faults per step; "
+                    + $"totals over {steps} steps:").AppendLine(Profiler.Report());
         }
         model.eval();
         var g = new Generator(64);
@@ -84,6 +90,16 @@ public static class EngineBenchmark
         }
         Profiler.Enabled = false;
         return sb.ToString();
+    }
+
+    /// <summary>Minor page faults of this process so far (Linux /proc/self/stat field 10), 0 elsewhere.</summary>
+    static long MinorFaults()
+    {
+        const string stat = "/proc/self/stat";
+        if (!File.Exists(stat)) return 0;
+        var text = File.ReadAllText(stat);
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture); // field 10 overall
     }
 
     /// <summary>Median seconds of one forward + backward + AdamW step (lr 3e-4, weight decay 0.01) on a fixed batch
