@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace MMEureka.Torch;
 
@@ -51,6 +52,41 @@ internal static class FusedAttention
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset, int ldc)
         => Gemm.SgemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, 0f, c, cOffset, ldc);
 
+    // Head dimensions are small (32 here): a TensorPrimitives call per key costs more than the arithmetic, so
+    // decoding uses these two inlined loops.
+
+    /// <summary>Σ a[i] b[i] over n elements.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static float Dot(ref float a, ref float b, int n)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i <= n - 8; i += 8)
+                acc += Vector256.LoadUnsafe(ref a, (nuint)i) * Vector256.LoadUnsafe(ref b, (nuint)i);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) sum += System.Runtime.CompilerServices.Unsafe.Add(ref a, i) * System.Runtime.CompilerServices.Unsafe.Add(ref b, i);
+        return sum;
+    }
+
+    /// <summary>y[i] += alpha x[i] over n elements.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Axpy(float alpha, ref float x, ref float y, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(alpha);
+            for (; i <= n - 8; i += 8)
+                (Vector256.LoadUnsafe(ref y, (nuint)i) + va * Vector256.LoadUnsafe(ref x, (nuint)i))
+                    .StoreUnsafe(ref y, (nuint)i);
+        }
+        for (; i < n; i++) System.Runtime.CompilerServices.Unsafe.Add(ref y, i) += alpha * System.Runtime.CompilerServices.Unsafe.Add(ref x, i);
+    }
+
     /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].</summary>
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
         int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding)
@@ -69,8 +105,8 @@ internal static class FusedAttention
                 int visible = causal ? Math.Min(Tk, keyOffset + i + 1) : Tk;
                 if (dots)
                 {
-                    var qi = q.Data.AsSpan(qOff + i * q.Ld, D);
-                    for (int j = 0; j < visible; j++) row[j] = scale * TensorPrimitives.Dot(qi, k.Data.AsSpan(kOff + j * k.Ld, D));
+                    ref float qi = ref q.Data[qOff + i * q.Ld];
+                    for (int j = 0; j < visible; j++) row[j] = scale * Dot(ref qi, ref k.Data[kOff + j * k.Ld], D);
                 }
                 row[visible..].Clear();
                 var seen = row[..visible];
@@ -89,10 +125,10 @@ internal static class FusedAttention
                 TensorPrimitives.Divide(seen, TensorPrimitives.Sum(seen), seen);
                 if (dots)
                 {
-                    var oi = o.Data.AsSpan(oOff + i * o.Ld, D);
-                    oi.Clear();
+                    o.Data.AsSpan(oOff + i * o.Ld, D).Clear();
+                    ref float oi = ref o.Data[oOff + i * o.Ld];
                     for (int j = 0; j < visible; j++)
-                        if (seen[j] != 0) TensorPrimitives.MultiplyAdd(v.Data.AsSpan(vOff + j * v.Ld, D), seen[j], oi, oi);
+                        if (seen[j] != 0) Axpy(seen[j], ref v.Data[vOff + j * v.Ld], ref oi, D);
                 }
             }
             if (!dots) Product(false, false, Tq, D, Tk, 1f, p, pOff, Tk, v.Data, vOff, v.Ld, o.Data, oOff, o.Ld);

@@ -97,30 +97,43 @@ public class AttentionTests
     }
 
     [Theory]
-    [InlineData(2, false)]
-    [InlineData(2, true)]
-    [InlineData(6, false)]
-    [InlineData(6, true)]
-    public void Packed_self_attention_matches_split_heads_and_sdpa(int T, bool cached)
+    [InlineData(2, false, 3)]
+    [InlineData(2, true, 3)]
+    [InlineData(6, false, 3)]
+    [InlineData(6, true, 3)]
+    [InlineData(1, true, 20)]  // decoding: dot products over 8-lane blocks plus a 4-element tail
+    [InlineData(3, false, 20)]
+    [InlineData(6, false, 20)]
+    public void Packed_self_attention_matches_split_heads_and_sdpa(int T, bool cached, int hd)
     {
-        // qkv [B, T, 3 * H * hd] with H = 2, hd = 3; with a cache the keys and values carry no gradient (as when they
-        // are appended through KVCacheLayer.append), so the reference detaches them.
-        const int B = 2, H = 2, hd = 3, D = H * hd;
+        // qkv [B, T, 3 * H * hd] with H = 2. Cached: three earlier positions are in the cache first, and the keys and
+        // values carry no gradient (as when appended through KVCacheLayer.append), so the reference detaches them.
+        const int B = 2, H = 2, P = 3;
+        int D = H * hd;
         var qkv = Rand(20 + T, B, T, 3 * D).requires_grad_();
+        var prefix = Rand(40 + T, B, P, 3 * D);
         var upstream = Rand(30 + T, B, T, D);
-        var y = FusedAttention.SelfAttention(qkv, H, causal: true, null, cached ? new KVCache(1, B, H, T + 2, hd)[0] : null);
+        KVCacheLayer? cache = null;
+        if (cached)
+        {
+            cache = new KVCache(1, B, H, P + T, hd)[0];
+            using (no_grad()) FusedAttention.SelfAttention(prefix, H, causal: true, null, cache);
+        }
+        var y = FusedAttention.SelfAttention(qkv, H, causal: true, null, cache);
         y.mul(upstream).sum().backward();
         var got = qkv.grad!.data<float>();
         qkv.grad = null;
 
-        var heads = qkv.view(B, T, 3, H, hd);
+        var all = cached ? torch.cat(new[] { prefix, qkv }, 1) : qkv;
+        var heads = all.view(B, cached ? P + T : T, 3, H, hd);
         Tensor Part(int i) => heads.select(2, i).transpose(1, 2);
+        var q = cached ? Part(0).narrow(2, P, T) : Part(0);
         var (k, v) = cached ? (Part(1).detach(), Part(2).detach()) : (Part(1), Part(2));
-        var reference = F.scaled_dot_product_attention(Part(0), k, v, is_causal: true).transpose(1, 2).reshape(B, T, D);
+        var reference = Reference(q, k, v, causal: true, null).transpose(1, 2).reshape(B, T, D); // small ops, not the fused kernel
         reference.mul(upstream).sum().backward();
         Close(reference.data<float>(), y.data<float>(), 1e-6, 1e-5);
         Close(qkv.grad!.data<float>(), got, 1e-6, 1e-5);
-        if (cached) Assert.Contains(got, g => g != 0);
+        Assert.Contains(got, g => g != 0);
     }
 
     [Fact]
