@@ -93,7 +93,7 @@ internal static class FusedAttention
     {
         var p = GC.AllocateUninitializedArray<float>(B * H * Tq * Tk);
         int keyOffset = Tk - Tq;
-        ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
+        ForHeads(B * H, (long)B * H * Tq * Tk * D, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
             int b = bh / H, h = bh % H;
             int pOff = bh * Tq * Tk, qOff = q.At(b, h), kOff = k.At(b, h), vOff = v.At(b, h), oOff = o.At(b, h);
@@ -141,7 +141,7 @@ internal static class FusedAttention
     public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
         HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale)
     {
-        ForHeads(B * H, 4L * B * H * Tq * Tk * D, bh =>
+        ForHeads(B * H, 4L * B * H * Tq * Tk * D, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
             int b = bh / H, h = bh % H;
             int pOff = bh * Tq * Tk, gOff = dO.At(b, h);

@@ -94,7 +94,7 @@ public static partial class torch
                 var xhat = GC.AllocateUninitializedArray<float>(input.Numel);
                 var rstd = new float[rows];
                 float e = (float)eps;
-                Tensor.ForRows(rows, width, r =>
+                Tensor.ForRows(rows, width, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int r) =>
                 {
                     var xs = x.Storage.AsSpan(x.Offset + r * width, width);
                     var hs = xhat.AsSpan(r * width, width);
@@ -119,7 +119,7 @@ public static partial class torch
                     var gx = GC.AllocateUninitializedArray<float>(xhat.Length);
                     // Per-chunk partial sums of dw, db so that rows can run in parallel.
                     var partials = new List<(float[] dw, float[] db)>();
-                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(width, 1)), (start, n) =>
+                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(width, 1)), [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int start, int n) =>
                     {
                         var dw = new float[width];
                         var db = new float[width];

@@ -25,6 +25,34 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void AdamW_vector_path_matches_the_formula_in_double()
+    {
+        // 19 elements: two 8-lane blocks and a 3-element tail, three steps with varying gradients.
+        const int n = 19;
+        const double lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
+        var start = Enumerable.Range(0, n).Select(i => (float)Math.Sin(i + 1)).ToArray();
+        var p = tensor(start).requires_grad_();
+        var opt = optim.AdamW([p], lr: lr, weight_decay: wd);
+        var x = start.Select(v => (double)v).ToArray();
+        var m = new double[n];
+        var v2 = new double[n];
+        for (int t = 1; t <= 3; t++)
+        {
+            var g = Enumerable.Range(0, n).Select(i => (float)Math.Cos(i * t + 0.5) * (i % 4 == 0 ? 1e-3f : 1f)).ToArray();
+            p.grad = tensor(g);
+            opt.step();
+            for (int i = 0; i < n; i++)
+            {
+                x[i] *= 1 - lr * wd;
+                m[i] = b1 * m[i] + (1 - b1) * g[i];
+                v2[i] = b2 * v2[i] + (1 - b2) * g[i] * g[i];
+                x[i] -= lr / (1 - Math.Pow(b1, t)) * m[i] / (Math.Sqrt(v2[i]) / Math.Sqrt(1 - Math.Pow(b2, t)) + eps);
+            }
+        }
+        Close(x.Select(d => (float)d).ToArray(), p.data<float>(), 1e-6, 1e-5);
+    }
+
+    [Fact]
     public void Sgd_with_momentum_and_weight_decay_by_hand()
     {
         // lr 0.1, momentum 0.9, wd 0.5, p = 2: step 1 g = 1 + 0.5 * 2 = 2, b = 2, p = 1.8;

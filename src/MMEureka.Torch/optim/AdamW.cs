@@ -1,4 +1,6 @@
 using static MMEureka.Torch.torch;
+using System.Runtime.Intrinsics;
+using V = System.Runtime.Intrinsics.Vector256;
 
 namespace MMEureka.Torch.Modules;
 
@@ -13,6 +15,7 @@ public sealed class AdamW(IEnumerable<optim.ParamGroup> groups, double lr, doubl
     private readonly Dictionary<Tensor, float[]> _v = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Tensor, int> _t = new(ReferenceEqualityComparer.Instance);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Tensor parameter, Tensor grad, double lr, double weightDecay)
     {
         var p = Values(parameter);
@@ -24,7 +27,25 @@ public sealed class AdamW(IEnumerable<optim.ParamGroup> groups, double lr, doubl
         float b1 = (float)beta1, b2 = (float)beta2, a1 = (float)(1 - beta1), a2 = (float)(1 - beta2);
         double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
         float stepSize = (float)(lr / bc1), bc2Sqrt = (float)Math.Sqrt(bc2), e = (float)eps;
-        for (int i = 0; i < p.Length; i++)
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            ref float pr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(p);
+            ref float gr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(g);
+            var vb1 = V.Create(b1); var vb2 = V.Create(b2); var va1 = V.Create(a1); var va2 = V.Create(a2);
+            var vdecay = V.Create(decay); var vstep = V.Create(stepSize); var vbc2 = V.Create(bc2Sqrt); var ve = V.Create(e);
+            for (; i <= p.Length - 8; i += 8)
+            {
+                var gi = V.LoadUnsafe(ref gr, (nuint)i);
+                var mi = vb1 * V.LoadUnsafe(ref m[0], (nuint)i) + va1 * gi;
+                var vi = vb2 * V.LoadUnsafe(ref v[0], (nuint)i) + va2 * gi * gi;
+                mi.StoreUnsafe(ref m[0], (nuint)i);
+                vi.StoreUnsafe(ref v[0], (nuint)i);
+                var pi = V.LoadUnsafe(ref pr, (nuint)i) * vdecay - vstep * mi / (V.Sqrt(vi) / vbc2 + ve);
+                pi.StoreUnsafe(ref pr, (nuint)i);
+            }
+        }
+        for (; i < p.Length; i++)
         {
             float gi = g[i];
             m[i] = b1 * m[i] + a1 * gi;
