@@ -19,6 +19,13 @@ public static partial class torch
     /// <summary>Disables autograd recording on this thread until disposed: <c>using (torch.no_grad()) { ... }</c>.</summary>
     public static IDisposable no_grad() => Autograd.NoGrad();
 
+    /// <summary>A full garbage collection runs at the end of a <c>backward()</c> (that frees its graph) once this many
+    /// MB were allocated since the last one, so that finished steps' activations are reclaimed before the next step
+    /// allocates (keeps the peak working set near one step's live set). 0 turns it off. Default 128, or the
+    /// environment variable <c>MMEUREKA_GC_AFTER_BACKWARD_MB</c>.</summary>
+    public static long gc_after_backward_mb { get; set; } =
+        long.TryParse(Environment.GetEnvironmentVariable("MMEUREKA_GC_AFTER_BACKWARD_MB"), out var mb) ? mb : 128;
+
     /// <summary>False inside <see cref="no_grad"/>.</summary>
     public static bool is_grad_enabled() => Autograd.Enabled;
 

@@ -132,3 +132,24 @@ public class TensorTests
         Assert.Equal(4L, a.numel());
     }
 }
+
+public class BackwardCollectionTests
+{
+    [Fact]
+    public void Backward_collects_once_enough_was_allocated()
+    {
+        long before = torch.gc_after_backward_mb;
+        try
+        {
+            torch.gc_after_backward_mb = 1;
+            var x = torch.randn(512, 1024).requires_grad_(); // 2 MB, so the step allocates well over 1 MB
+            int collections = GC.CollectionCount(2);
+            x.mul(2f).exp().sum().backward();
+            Assert.True(GC.CollectionCount(2) > collections);
+        }
+        finally
+        {
+            torch.gc_after_backward_mb = before;
+        }
+    }
+}
