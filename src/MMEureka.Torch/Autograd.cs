@@ -47,7 +47,7 @@ internal static class Autograd
     /// <summary>Attaches a node to <paramref name="result"/> when grad mode is on and any input requires grad.</summary>
     public static Tensor Record(Tensor result, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
     {
-        if (Profiler.Enabled && !_inBackward) Profiler.Charge(name + " fwd");
+        if (Profiler.Enabled && !_inBackward) Profiler.Charge(Profiler.OpName(name) + " forward");
         if (!Enabled) return result;
         bool any = false;
         foreach (var t in inputs) any |= t.requires_grad;
@@ -141,7 +141,7 @@ internal static class Autograd
             {
                 double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
                 inNodes += seconds;
-                Profiler.Add(node.Name, seconds);
+                Profiler.Add(Profiler.OpName(node.Name) + " backward", seconds);
             }
         }
     }

@@ -28,7 +28,7 @@ internal static class Gelu
             for (; i <= x.Length - 8; i += 8)
             {
                 var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var cdf = Cdf(v, out _);
+                var cdf = Cdf(v, withGauss: false, out _);
                 (v * cdf).StoreUnsafe(ref ys, (nuint)i);
             }
         }
@@ -48,7 +48,7 @@ internal static class Gelu
             for (; i <= x.Length - 8; i += 8)
             {
                 var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var cdf = Cdf(v, out var gauss);
+                var cdf = Cdf(v, withGauss: true, out var gauss);
                 var d = cdf + v * gauss * Vector256.Create(SpecialFunctions.InvSqrt2Pi);
                 (Vector256.LoadUnsafe(ref gs, (nuint)i) * d).StoreUnsafe(ref ds, (nuint)i);
             }
@@ -62,9 +62,10 @@ internal static class Gelu
         }
     }
 
-    /// <summary>Φ(x) = (1 + erf(x/√2)) / 2, and e^(-x²/2) as a by-product.</summary>
+    /// <summary>Φ(x) = (1 + erf(x/√2)) / 2, and (when <paramref name="withGauss"/>, for the derivative) e^(-x²/2);
+    /// without it erfc's two factors share one exponential.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Cdf(Vector256<float> x, out Vector256<float> gauss)
+    private static Vector256<float> Cdf(Vector256<float> x, bool withGauss, out Vector256<float> gauss)
     {
         var z = Vector256.Abs(x) * Vector256.Create(SpecialFunctions.InvSqrt2);
         var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.5f) * z);
@@ -78,8 +79,17 @@ internal static class Gelu
         p = p * t + Vector256.Create(C2);
         p = p * t + Vector256.Create(C1);
         p = p * t + Vector256.Create(C0);
-        gauss = Exp(-(z * z));            // e^(-x²/2)
-        var half = Vector256.Create(0.5f) * t * gauss * Exp(p); // erfc(z) / 2
+        Vector256<float> half; // erfc(z) / 2
+        if (withGauss)
+        {
+            gauss = Exp(-(z * z)); // e^(-x²/2)
+            half = Vector256.Create(0.5f) * t * gauss * Exp(p);
+        }
+        else
+        {
+            gauss = default;
+            half = Vector256.Create(0.5f) * t * Exp(p - z * z);
+        }
         // Φ(x) = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
     }

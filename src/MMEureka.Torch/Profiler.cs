@@ -26,6 +26,9 @@ public static class Profiler
     /// <summary>Restarts the forward clock (call before a forward pass so the gap before it is not charged).</summary>
     public static void Mark() => _mark = Stopwatch.GetTimestamp();
 
+    /// <summary>"LinearBackward" -> "Linear": nodes are named after their backward, entries after the op.</summary>
+    internal static string OpName(string node) => node.EndsWith("Backward", StringComparison.Ordinal) ? node[..^"Backward".Length] : node;
+
     /// <summary>Charges the time since the last mark to <paramref name="name"/> and restarts the clock.</summary>
     internal static void Charge(string name)
     {
