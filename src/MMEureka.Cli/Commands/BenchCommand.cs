@@ -61,7 +61,6 @@ internal static class BenchCommand
         table.AddRow("train step", $"{r.TrainStepMs:F1}", "ms");
         foreach (var (b, v) in r.GenerateTokS) table.AddRow($"sampling batch {b}", $"{v:F0}", "tok/s");
         table.AddRow("train peak working set", $"{r.PeakRssMb:F0}", "MB");
-        table.Caption($"blas: {Markup.Escape(Gemm.Describe())}");
         return table;
     }
 }
