@@ -84,21 +84,23 @@ public static class Chart
         {
             var f = figures[k];
             int row = k / cols, col = k % cols, axis = k + 1;
-            double x0 = col * (w + gapX), y1 = 1 - row * (h + gapY), y0 = y1 - h;
+            // Rounded so that the last cell ends at exactly 1 and the JSON stays short.
+            double x0 = Math.Round(col * (w + gapX), 6), x1 = Math.Round(x0 + w, 6);
+            double y1 = Math.Round(1 - row * (h + gapY), 6), y0 = Math.Round(y1 - h, 6);
             xAxes.Add((f.Layout.XAxes.Count > 0 ? f.Layout.XAxes[0] : new Axis()) with
             {
-                Domain = (x0, x0 + w), Anchor = PlotlyJson.AxisRef('y', axis),
+                Domain = (x0, x1), Anchor = PlotlyJson.AxisRef('y', axis),
             });
             yAxes.Add((f.Layout.YAxes.Count > 0 ? f.Layout.YAxes[0] : new Axis()) with
             {
                 Domain = (y0, y1), Anchor = PlotlyJson.AxisRef('x', axis),
             });
-            if (f.Layout.Title is not null) titles.Add(new Annotation(f.Layout.Title, x0 + w / 2, y1));
+            if (f.Layout.Title is not null) titles.Add(new Annotation(f.Layout.Title, (x0 + x1) / 2, y1));
             barMode ??= f.Layout.BarMode;
             foreach (var t in f.Traces)
             {
                 var placed = t with { XAxis = axis, YAxis = axis, ShowLegend = t.ShowLegend && t.Name is not null && legendNames.Add(t.Name) };
-                if (placed is HeatmapTrace heat) placed = heat with { ColorBarAt = (x0 + w + 0.005, (y0 + y1) / 2, h) };
+                if (placed is HeatmapTrace heat) placed = heat with { ColorBarAt = (x1 + 0.005, (y0 + y1) / 2, h) };
                 traces.Add(placed);
             }
         }

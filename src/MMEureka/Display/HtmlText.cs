@@ -20,7 +20,7 @@ public static class HtmlText
         if (double.IsNegativeInfinity(x)) return "-inf";
         double a = Math.Abs(x);
         var inv = CultureInfo.InvariantCulture;
-        if (a >= 1e6 || (a > 0 && a < 1e-3)) return x.ToString("0.###e+0", inv);
+        if (a >= 1e6 || (a > 0 && a < 1e-3)) return x.ToString("0.###e0", inv);
         if (x == Math.Round(x)) return x.ToString("0", inv);
         if (a >= 1000) return x.ToString("0.#", inv);
         return x.ToString("G4", inv);
