@@ -118,6 +118,9 @@ public sealed class NotebookDocument
             {
                 Number = i + 1, Type = type, Source = source.Replace("\r\n", "\n"), Id = id, Metadata = cellMeta,
                 Attachments = c["attachments"] is JsonObject a ? (JsonObject)a.DeepClone() : null,
+                // Earlier outputs are kept in the model (a report can be made from an executed notebook); a run replaces them.
+                Outputs = c["outputs"] is JsonArray outs ? outs.OfType<JsonObject>().Select(o => (JsonObject)o.DeepClone()).ToList() : [],
+                ExecutionCount = c["execution_count"] is JsonValue ec && ec.TryGetValue(out int count) ? count : null,
             });
         }
         return new NotebookDocument { Path = path, Metadata = metadata, Cells = cells };

@@ -156,6 +156,20 @@ public static class NotebookRunner
             var code = CheckDirectives(cell, folder, out var directiveError);
             if (directiveError is not null) return Fail(cell, progress, label, "DirectiveError", directiveError, null);
 
+            // Compile first, outside the timeout: the first cell pays for warming up the compiler, not the user's code.
+            var clock = Stopwatch.StartNew();
+            var script = state is null
+                ? CSharpScript.Create(code, scriptOptions, typeof(ScriptGlobals))
+                : state.Script.ContinueWith(code, scriptOptions);
+            var errors = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            if (errors.Count > 0)
+            {
+                var lines = errors.Select(d => Diagnostic(d, cell)).ToList();
+                outputs.Error("CompilationError", lines[0], lines);
+                cell.Outputs = outputs.Snapshot();
+                return Fail(cell, progress, label, null, $"CompilationError: {lines[0]}", clock.Elapsed);
+            }
+
             globals.Outputs = outputs;
             Console.SetOut(outputs.Writer("stdout"));
             Console.SetError(outputs.Writer("stderr"));
@@ -166,12 +180,11 @@ public static class NotebookRunner
                 try
                 {
                     state = previous is null
-                        ? CSharpScript.RunAsync(code, scriptOptions, globals, typeof(ScriptGlobals)).GetAwaiter().GetResult()
-                        : previous.ContinueWithAsync(code, scriptOptions).GetAwaiter().GetResult();
+                        ? script.RunAsync(globals).GetAwaiter().GetResult()
+                        : script.RunFromAsync(previous).GetAwaiter().GetResult();
                 }
                 catch (Exception e) { error = e; }
             }, maxStackSize: 64 << 20) { IsBackground = true, Name = $"notebook cell {cell.Number}" };
-            var clock = Stopwatch.StartNew();
             worker.Start();
             // A running script thread cannot be aborted in .NET: on timeout stop waiting, keep what it wrote, and let
             // the process exit end the (background) thread.
@@ -189,7 +202,7 @@ public static class NotebookRunner
             }
             if (error is not null)
             {
-                var (ename, evalue, traceback) = Describe(error, cell);
+                var (ename, evalue, traceback) = Describe(error);
                 outputs.Error(ename, evalue, traceback);
                 outputs.Close();
                 cell.Outputs = outputs.Snapshot();
@@ -267,22 +280,9 @@ public static class NotebookRunner
         return string.Join('\n', lines);
     }
 
-    static (string Ename, string Evalue, IEnumerable<string> Traceback) Describe(Exception failure, NotebookCell cell)
+    static (string Ename, string Evalue, IEnumerable<string> Traceback) Describe(Exception failure)
     {
         var error = failure;
-        if (error is CompilationErrorException compile)
-        {
-            var errors = compile.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-            string Line(Diagnostic d)
-            {
-                var pos = d.Location.GetLineSpan().StartLinePosition;
-                return d.Location.IsInSource
-                    ? $"cell {cell.Number}, line {pos.Line + 1}, col {pos.Character + 1}: error {d.Id}: {d.GetMessage()}"
-                    : $"cell {cell.Number}: error {d.Id}: {d.GetMessage()}";
-            }
-            var lines = errors.Select(Line).ToList();
-            return ("CompilationError", lines.FirstOrDefault() ?? compile.Message, lines);
-        }
         while (error is AggregateException { InnerExceptions.Count: 1 } agg) error = agg.InnerExceptions[0];
         while (error is System.Reflection.TargetInvocationException { InnerException: not null } tie) error = tie.InnerException!;
         // Keep the user's frames and the library's; drop the scripting engine's plumbing below them.
@@ -308,6 +308,14 @@ public static class NotebookRunner
             return false;
         var type = compilation.GetSemanticModel(tree).GetTypeInfo(statement.Expression).Type;
         return type is not null && type.SpecialType != SpecialType.System_Void;
+    }
+
+    static string Diagnostic(Diagnostic d, NotebookCell cell)
+    {
+        var pos = d.Location.GetLineSpan().StartLinePosition;
+        return d.Location.IsInSource
+            ? $"cell {cell.Number}, line {pos.Line + 1}, col {pos.Character + 1}: error {d.Id}: {d.GetMessage()}"
+            : $"cell {cell.Number}: error {d.Id}: {d.GetMessage()}";
     }
 
     static string Shorten(string line) => line.Length <= 60 ? line : line[..57] + "...";
