@@ -153,3 +153,28 @@ public class RunnerTests(HappyRun run) : IClassFixture<HappyRun>
 
     static int CountOf(string s, string part) => (s.Length - s.Replace(part, "").Length) / part.Length;
 }
+
+public class DemoNotebookTests
+{
+    [Fact]
+    public void CommittedDisplayDemoRunsAndShowsEveryViewAsHtml()
+    {
+        var demo = Path.Combine(RepoRoot, "tests", "fixtures", "notebooks", "display-demo.ipynb");
+        var before = File.ReadAllBytes(demo);
+        var outDir = Path.Combine(NewFolder(), "out");
+        var errors = new StringWriter();
+        int code = MMEureka.Cli.Commands.NotebookCommand.Run([demo], outDir, ["preset=tiny"], 600, false, new TerminalProgress(new StringWriter(), false), errors);
+        Assert.True(code == 0, errors.ToString());
+        var nb = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "display-demo.ipynb")))!;
+        Assert.Empty(NbformatChecks.Problems(nb));
+        var plain = Cells(nb).SelectMany(c => c!["outputs"] as JsonArray ?? [])
+            .Where(o => o!["data"]?["text/html"] is not null)
+            .Select(o => Text(o!["data"]!["text/plain"])).ToList();
+        Assert.Equal(6, plain.Count);
+        Assert.Contains(plain, p => p.StartsWith("Figure 'Training curves': 2 trace(s)"));
+        Assert.Contains(plain, p => p.Contains("heatmap"));
+        Assert.Contains(plain, p => p.StartsWith("ImageView: 6 image(s)"));
+        Assert.Contains(plain, p => p.StartsWith("Method\tAccuracy\tTokens"));
+        Assert.Equal(before, File.ReadAllBytes(demo));
+    }
+}
