@@ -151,10 +151,10 @@ public static class NotebookRunner
                     $"cell {cell.Number} is a '{language}' cell; the runner executes C# cells only (set the cell's kernel to C# or make it markdown)", null);
             if (string.IsNullOrWhiteSpace(cell.Source)) continue;
 
-            var outputs = new CellOutputs();
             cell.ExecutionCount = ++executionCount;
             var code = CheckDirectives(cell, folder, out var directiveError);
             if (directiveError is not null) return Fail(cell, progress, label, "DirectiveError", directiveError, null);
+            var outputs = new CellOutputs();
 
             // Compile first, outside the timeout: the first cell pays for warming up the compiler, not the user's code.
             var clock = Stopwatch.StartNew();
@@ -209,7 +209,17 @@ public static class NotebookRunner
                 return Fail(cell, progress, label, null, $"{ename}: {evalue}", clock.Elapsed);
             }
             if (HasTrailingValue(state!.Script))
-                outputs.Data(Formatting.Format(state.ReturnValue), executionCount);
+            {
+                // The value's own formatter or ToString runs here, outside the cell: its failure is the cell's failure.
+                try { outputs.Data(Formatting.Format(state.ReturnValue), executionCount); }
+                catch (Exception e)
+                {
+                    var (ename, evalue, traceback) = Describe(e);
+                    outputs.Error(ename, $"formatting the cell's result failed: {evalue}", traceback);
+                    cell.Outputs = outputs.Snapshot();
+                    return Fail(cell, progress, label, null, $"{ename}: {evalue}", clock.Elapsed);
+                }
+            }
             outputs.Close();
             cell.Outputs = outputs.Snapshot();
             progress.CellDone(label, clock.Elapsed, ok: true);
