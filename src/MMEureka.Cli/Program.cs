@@ -13,6 +13,7 @@ public static class Program
         foreach (var command in new Command[]
                  {
                      InfoCommand.Create(),
+                     NotebookCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
