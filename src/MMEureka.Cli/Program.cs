@@ -14,6 +14,8 @@ public static class Program
                  {
                      InfoCommand.Create(),
                      NotebookCommand.Create(),
+                     DataCommand.Create(),
+                     RewardCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
