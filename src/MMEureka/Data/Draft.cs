@@ -6,7 +6,7 @@ namespace MMEureka.Data;
 
 /// <summary>
 /// What a family draws before the generator turns it into a <see cref="Problem"/>: the open question, the exact
-/// answer value, the steps, the image, the parameter that defines the OOD shift, the question variant (questions of
+/// answer value, the steps, the image, the values of the parameter that defines the OOD shift, the question variant (questions of
 /// one variant share an answer distribution) and how to fill options when redraws give too few distinct values
 /// (values spaced <see cref="ChoiceStep"/> apart within [<see cref="ChoiceMin"/>, <see cref="ChoiceMax"/>]).
 /// </summary>
@@ -16,7 +16,7 @@ public sealed record Draft(
     AnswerType Type,
     string[] Steps,
     RasterImage Image,
-    int RangeValue,
+    int[] RangeValues,
     Rational ChoiceStep,
     Rational? ChoiceMin = null,
     Rational? ChoiceMax = null,

@@ -6,7 +6,7 @@ namespace MMEureka.Data.Families;
 internal static class BarChart
 {
     public static readonly FamilyInfo Info = new("bar_chart", "statistics", "middle",
-        "largest bar value", (10, 49), (50, 99), Generate);
+        "bar values", (10, 49), (50, 99), Generate);
 
     static readonly string[] Labels = ["A", "B", "C", "D"];
 
@@ -45,7 +45,7 @@ internal static class BarChart
             question = "What is the tallest bar minus the shortest?";
             steps = [$"tallest: {Labels[top]} = {max}", $"shortest: {Labels[low]} = {values[low]}", $"{max} - {values[low]} = {answer}"];
         }
-        return new Draft(question, answer, AnswerType.Integer, steps, canvas.ToImage(), max,
+        return new Draft(question, answer, AnswerType.Integer, steps, canvas.ToImage(), values,
             1, ChoiceMin: 0, Variant: sum ? "sum" : "range");
     }
 }

@@ -38,7 +38,7 @@ internal static class Clock
             $"{minutes}/60 = {part}",
             $"{hour} + {part} = {answer}",
         ];
-        return new Draft("What time is it, in hours as a decimal?", value, AnswerType.Decimal, steps, canvas.ToImage(), hour,
+        return new Draft("What time is it, in hours as a decimal?", value, AnswerType.Decimal, steps, canvas.ToImage(), [hour],
             new Rational(1, 4), ChoiceMin: 0, ChoiceMax: 13);
     }
 }

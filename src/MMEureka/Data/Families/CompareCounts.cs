@@ -21,6 +21,6 @@ internal static class CompareCounts
         string p0 = Scatter.Plural(kinds[0]), p1 = Scatter.Plural(kinds[1]);
         int d = more - fewer;
         return new Draft($"How many more {p0} than {p1} are there?", d, AnswerType.Integer,
-            [$"{p0}: {more}", $"{p1}: {fewer}", $"{more} - {fewer} = {d}"], canvas.ToImage(), more, 1, ChoiceMin: 0);
+            [$"{p0}: {more}", $"{p1}: {fewer}", $"{more} - {fewer} = {d}"], canvas.ToImage(), [more], 1, ChoiceMin: 0);
     }
 }

@@ -39,7 +39,7 @@ internal static class CountShapes
         }
         var canvas = new Rasterizer();
         Scatter.Draw(canvas, rng, Scatter.Shuffled(rng, items));
-        return new Draft(question, n, AnswerType.Integer, steps, canvas.ToImage(), n, 1, ChoiceMin: 0,
+        return new Draft(question, n, AnswerType.Integer, steps, canvas.ToImage(), [n], 1, ChoiceMin: 0,
             Variant: byKind ? "kind" : "colour");
     }
 }

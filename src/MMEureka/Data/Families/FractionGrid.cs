@@ -25,6 +25,6 @@ internal static class FractionGrid
         string raw = $"{k}/{n}";
         return new Draft("What fraction of the grid is shaded?", value, AnswerType.Fraction,
             [$"shaded: {k}", $"total: {rows} x {cols} = {n}", value.ToString() == raw ? $"fraction: {raw}" : $"{raw} = {value}"],
-            canvas.ToImage(), n, new Rational(1, n), ChoiceMin: 0, ChoiceMax: 1);
+            canvas.ToImage(), [n], new Rational(1, n), ChoiceMin: 0, ChoiceMax: 1);
     }
 }

@@ -6,7 +6,7 @@ namespace MMEureka.Data.Families;
 internal static class NumberLine
 {
     public static readonly FamilyInfo Info = new("number_line", "numbers", "middle",
-        "|value| (train: tick 1, ends -10..10; OOD: tick 2, |value| 11-20)", (0, 10), (11, 20), Generate);
+        "|value| (train: tick 1, ends within -10..10; OOD: tick 2, |value| 12-20, even)", (0, 10), (12, 20), Generate);
 
     static Draft Generate(Rng rng, bool ood)
     {
@@ -37,6 +37,6 @@ internal static class NumberLine
             $"{left} + {ticks} x {tick} = {value}",
         ];
         return new Draft("What number does the red dot mark?", value, AnswerType.Integer, steps, canvas.ToImage(),
-            Math.Abs(value), tick);
+            [Math.Abs(value)], tick);
     }
 }

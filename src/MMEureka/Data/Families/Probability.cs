@@ -24,6 +24,6 @@ internal static class Probability
         string raw = $"{k}/{n}";
         return new Draft($"Pick a ball at random. What is P({colors[0].Name})?", value, AnswerType.Fraction,
             [$"{colors[0].Name}: {k}", $"all: {string.Join(" + ", counts)} = {n}", value.ToString() == raw ? $"P = {raw}" : $"P = {raw} = {value}"],
-            canvas.ToImage(), n, new Rational(1, n), ChoiceMin: 0, ChoiceMax: 1);
+            canvas.ToImage(), [n], new Rational(1, n), ChoiceMin: 0, ChoiceMax: 1);
     }
 }

@@ -6,7 +6,7 @@ namespace MMEureka.Data.Families;
 internal static class Rectangle
 {
     public static readonly FamilyInfo Info = new("rectangle", "geometry", "middle",
-        "longest side", (2, 9), (10, 19), Generate);
+        "side lengths", (2, 9), (10, 19), Generate);
 
     static Draft Generate(Rng rng, bool ood)
     {
@@ -25,6 +25,6 @@ internal static class Rectangle
         int answer = area ? w * h : 2 * (w + h);
         string[] steps = area ? [.. sides, $"{w} x {h} = {answer}"] : [.. sides, $"{w} + {h} = {w + h}", $"2 x {w + h} = {answer}"];
         return new Draft($"What is the {(area ? "area" : "perimeter")} of the rectangle?", answer, AnswerType.Integer, steps,
-            canvas.ToImage(), Math.Max(w, h), area ? 1 : 2, ChoiceMin: 1, Variant: area ? "area" : "perimeter");
+            canvas.ToImage(), [w, h], area ? 1 : 2, ChoiceMin: 1, Variant: area ? "area" : "perimeter");
     }
 }

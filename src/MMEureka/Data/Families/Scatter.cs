@@ -5,10 +5,10 @@ internal static class Scatter
 {
     public const int Cells = 25, CellSize = 9, ObjectSize = 7;
 
-    /// <summary>Centres of <paramref name="count"/> objects that never overlap.</summary>
+    /// <summary>Centres of <paramref name="count"/> objects: at least one background pixel between any two, so they can be counted.</summary>
     public static (int X, int Y)[] Positions(Rng rng, int count) =>
         rng.Sample(Cells, count)
-            .Select(cell => (3 + (cell % 5) * CellSize + 4 + rng.Int(-1, 1), 3 + (cell / 5) * CellSize + 4 + rng.Int(-1, 1)))
+            .Select(cell => (3 + (cell % 5) * CellSize + 4 + rng.Int(0, 1), 3 + (cell / 5) * CellSize + 4 + rng.Int(0, 1)))
             .ToArray();
 
     /// <summary>Draws the objects at scattered positions.</summary>

@@ -35,6 +35,6 @@ internal static class Slope
         string raw = $"{rise}/{run}";
         return new Draft("What is the slope of the line?", value, AnswerType.Fraction,
             [$"rise: {rise}", $"run: {run}", value.ToString() == raw ? $"slope = {raw}" : $"slope = {raw} = {value}"],
-            canvas.ToImage(), Math.Max(Math.Abs(rise), run), new Rational(1, run));
+            canvas.ToImage(), [Math.Max(Math.Abs(rise), run)], new Rational(1, run));
     }
 }

@@ -6,7 +6,7 @@ namespace MMEureka.Data.Families;
 internal static class TriangleAngles
 {
     public static readonly FamilyInfo Info = new("triangle_angles", "geometry", "middle",
-        "largest angle (train: acute, 20-80; OOD: one obtuse angle 95-140)", (20, 80), (95, 140), Generate);
+        "largest angle (train: all angles 20-80, acute; OOD: one obtuse angle 95-140)", (60, 80), (95, 140), Generate);
 
     static Draft Generate(Rng rng, bool ood)
     {
@@ -43,6 +43,6 @@ internal static class TriangleAngles
         int sum = known[0] + known[1];
         return new Draft("What is the missing angle, in degrees?", angles[missing], AnswerType.Integer,
             [$"known: {known[0]} and {known[1]}", $"{known[0]} + {known[1]} = {sum}", $"180 - {sum} = {angles[missing]}"],
-            canvas.ToImage(), angles.Max(), 5, ChoiceMin: 5);
+            canvas.ToImage(), [angles.Max()], 5, ChoiceMin: 5);
     }
 }
