@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using MMEureka.Display;
+using MMEureka.Rewards;
 
 namespace MMEureka.Data;
 
@@ -33,7 +34,7 @@ public sealed class Gallery(IEnumerable<Problem> problems, int scale = 4, string
             sb.Append($"<div style=\"color:#666\">{Enc(p.Id)} · {Enc(p.Family)} · {Enc(p.Level)}</div>");
             sb.Append($"<div style=\"margin:4px 0\"><b>{Enc(p.Question)}</b></div>");
             sb.Append($"<pre style=\"margin:0;white-space:pre-wrap\">{Enc(string.Join('\n', p.SolutionSteps))}</pre>");
-            sb.Append($"<div>answer: <b>{Enc(p.Answer)}</b> <span style=\"color:#666\">({Enc(p.AnswerType.ToString())})</span></div>");
+            sb.Append($"<div>answer: <b>{Enc(p.Answer)}</b> <span style=\"color:#666\">({Enc(p.AnswerType.ToName())})</span></div>");
             sb.Append("</div>");
         }
         return sb.Append("</div>").ToString();
