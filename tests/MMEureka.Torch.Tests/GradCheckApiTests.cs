@@ -64,7 +64,9 @@ public class GradCheckApiTests
         // L = sum(x^3 * W), so dL/dx = 3 x^2 W, independently of autograd.
         var x = Leaf(8, 2, 3);
         var r = autograd.gradcheck(t => t * t * t, x, seed: 42);
-        var w = randn([2, 3], new Generator(42)).data<float>();
+        var w = r.OutputWeights();
+        Assert.Equal(6, w.Length);
+        Assert.All(w, v => Assert.InRange(Math.Abs(v), 0.5f, 1.5f));
         var xs = x.data<float>();
         var numeric = r.Inputs[0].NumericGradient();
         for (int i = 0; i < xs.Length; i++)
@@ -72,8 +74,12 @@ public class GradCheckApiTests
             double expected = 3.0 * xs[i] * xs[i] * w[i];
             Assert.True(Math.Abs(numeric[i] - expected) <= 1e-4 + 1e-3 * Math.Abs(expected), $"element {i}: {numeric[i]} vs {expected}");
         }
-        // Same seed, same numbers.
+        // Same seed, same numbers; another seed, other weights (with both signs over enough outputs).
         Assert.Equal(numeric, autograd.gradcheck(t => t * t * t, x, seed: 42).Inputs[0].NumericGradient());
+        Assert.NotEqual(w, autograd.gradcheck(t => t * t * t, x, seed: 43).OutputWeights());
+        var many = autograd.gradcheck(t => t.exp(), Leaf(12, 64)).OutputWeights();
+        Assert.Contains(many, v => v < 0);
+        Assert.Contains(many, v => v > 0);
     }
 
     [Fact]

@@ -8,9 +8,9 @@ public static partial class torch
         /// <summary>
         /// Compares the autograd gradients of <paramref name="func"/> with central finite differences, like
         /// <c>torch.autograd.gradcheck</c>, but returns the measured errors instead of only a bool.
-        /// The scalar probed is L = sum(func(inputs) * W) for fixed random weights W (seeded by
-        /// <paramref name="seed"/>), summed in double; its analytic gradient is one backward pass with W as the
-        /// output gradient, its numeric one is (L(x + eps) - L(x - eps)) / (2 eps) per input element.
+        /// The scalar probed is L = sum(func(inputs) * W) for fixed random weights W (random signs, magnitudes in
+        /// [0.5, 1.5), seeded by <paramref name="seed"/>), summed in double; its analytic gradient is one backward
+        /// pass with W as the output gradient, its numeric one is (L(x + eps) - L(x - eps)) / (2 eps) per element.
         /// Only inputs with <c>requires_grad</c> are checked; the others are passed through as constants.
         /// The caller's tensors are not modified: the check runs on detached copies.
         /// An element passes when |analytic - numeric| &lt;= atol + rtol * |numeric|.
@@ -32,6 +32,8 @@ public static partial class torch
             if (!(atol >= 0) || !(rtol >= 0)) throw new ArgumentOutOfRangeException(nameof(atol), "gradcheck: atol and rtol must be non-negative");
             if (!inputs.Any(x => x.requires_grad))
                 throw new ArgumentException("gradcheck: no input has requires_grad = true, so there is nothing to check", nameof(inputs));
+            if (!is_grad_enabled())
+                throw new InvalidOperationException("gradcheck: called inside no_grad(), where no graph is recorded; call it outside");
 
             // Private contiguous leaves: perturbing them in place never touches the caller's storage.
             var leaves = inputs.Select(x =>
@@ -41,10 +43,8 @@ public static partial class torch
                 return copy;
             }).ToArray();
 
-            if (!is_grad_enabled())
-                throw new InvalidOperationException("gradcheck: called inside no_grad(), where no graph is recorded; call it outside");
             var output = func(leaves);
-            var weights = randn(output.shape, new Generator(seed)).ToArray();
+            var weights = OutputWeights(output.Numel, seed);
             if (output.requires_grad) output.backward(new Tensor((float[])weights.Clone(), (int[])output.Sizes.Clone()));
 
             double Loss()
@@ -84,7 +84,19 @@ public static partial class torch
                 details.All(d => d.Passed),
                 details.Max(d => d.MaxAbsError),
                 details.Max(d => d.MaxRelError),
-                details);
+                details) { _weights = weights };
+        }
+
+        /// <summary>
+        /// Random signs times magnitudes uniform in [0.5, 1.5): unlike normal weights, none is near zero, so every
+        /// output counts and a scalar output is not scaled down until its errors hide under atol.
+        /// </summary>
+        private static float[] OutputWeights(int count, long seed)
+        {
+            var u = rand([2L * count], new Generator(seed)).ToArray();
+            var w = new float[count];
+            for (int i = 0; i < count; i++) w[i] = (u[count + i] < 0.5f ? -1 : 1) * (0.5f + u[i]);
+            return w;
         }
 
         /// <summary><see cref="gradcheck(Func{Tensor[], Tensor}, Tensor[], double, double, double, long)"/> for a function of one tensor.</summary>
@@ -101,6 +113,11 @@ public static partial class torch
 /// <param name="Inputs">One summary per checked input (inputs without requires_grad are skipped).</param>
 public sealed record GradCheckResult(bool Passed, double MaxAbsError, double MaxRelError, IReadOnlyList<GradCheckInput> Inputs)
 {
+    internal float[] _weights = [];
+
+    /// <summary>A copy of the weights W of L = sum(output * W), row-major over the output.</summary>
+    public float[] OutputWeights() => (float[])_weights.Clone();
+
     /// <summary>One line, e.g. "passed: max abs error 3.1e-05, max rel error 2.2e-04 over 2 inputs".</summary>
     public override string ToString() =>
         $"{(Passed ? "passed" : "FAILED")}: max abs error {MaxAbsError:G3}, max rel error {MaxRelError:G3} over {Inputs.Count} input(s)";
