@@ -161,10 +161,19 @@ public static class NotebookRunner
             var script = state is null
                 ? CSharpScript.Create(code, scriptOptions, typeof(ScriptGlobals))
                 : state.Script.ContinueWith(code, scriptOptions);
-            var errors = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-            if (errors.Count > 0)
+            List<string> lines;
+            try
             {
-                var lines = errors.Select(d => Diagnostic(d, cell)).ToList();
+                lines = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Diagnostic(d, cell)).ToList();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Roslyn itself can crash on some code (e.g. a deconstructing switch at the top level of a script):
+                // report it as this cell's compilation error rather than an unhandled exception of the runner.
+                lines = [$"cell {cell.Number}: the C# compiler failed on this cell ({e.GetType().Name}: {e.Message}); rewrite the construct"];
+            }
+            if (lines.Count > 0)
+            {
                 outputs.Error("CompilationError", lines[0], lines);
                 cell.Outputs = outputs.Snapshot();
                 return Fail(cell, progress, label, null, $"CompilationError: {lines[0]}", clock.Elapsed);

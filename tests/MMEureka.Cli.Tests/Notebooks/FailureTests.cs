@@ -48,6 +48,21 @@ public class FailureTests
         Assert.Contains("CS0029", first);
     }
 
+    [Fact]
+    public void ACompilerCrashIsReportedAsTheCellsError()
+    {
+        // Roslyn 5.12 throws NullReferenceException binding a deconstructing switch at a script's top level.
+        var folder = NewFolder();
+        var path = Write(folder, "crash.ipynb", ("code", "var preset = \"tiny\";"),
+            ("code", "var (a, b) = preset switch { \"tiny\" => (1, 2), _ => (3, 4) };"), ("code", "Console.WriteLine(1);"));
+        var outcome = Run(path);
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains("cell 2", outcome.Errors);
+        var error = Outputs(outcome.Notebook("crash"), 2).Single()!;
+        Assert.Equal("CompilationError", error["ename"]!.GetValue<string>());
+        Assert.Contains("compiler failed", error["traceback"]![0]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("#r \"does/not/exist.dll\"", "file not found at")]
     [InlineData("#r \"nuget: Plotly.NET, 4.2.0\"", "NuGet restore")]
