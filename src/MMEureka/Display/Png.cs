@@ -20,24 +20,19 @@ public static class Png
         image.Validate();
         int stride = image.Width * image.Channels, bpp = image.Channels;
         var raw = new byte[(stride + 1) * image.Height];
+        var zeros = new byte[stride];
         var candidate = new byte[stride];
         for (int y = 0; y < image.Height; y++)
         {
-            var row = image.Pixels.AsSpan(y * stride, stride);
-            var prev = y > 0 ? image.Pixels.AsSpan((y - 1) * stride, stride) : default;
+            ReadOnlySpan<byte> row = image.Pixels.AsSpan(y * stride, stride);
+            ReadOnlySpan<byte> prev = y > 0 ? image.Pixels.AsSpan((y - 1) * stride, stride) : zeros;
             // Pick the filter with the smallest sum of absolute (signed) residuals: the usual libpng heuristic.
             long best = long.MaxValue;
             for (int filter = 0; filter <= 4; filter++)
             {
+                FilterRow(filter, row, prev, bpp, candidate);
                 long cost = 0;
-                for (int i = 0; i < stride; i++)
-                {
-                    int a = i >= bpp ? row[i - bpp] : 0, b = prev.IsEmpty ? 0 : prev[i];
-                    int c = i >= bpp && !prev.IsEmpty ? prev[i - bpp] : 0;
-                    byte v = (byte)(row[i] - Predict(filter, a, b, c));
-                    candidate[i] = v;
-                    cost += (sbyte)v < 0 ? -(sbyte)v : v;
-                }
+                foreach (byte v in candidate) cost += v < 128 ? v : 256 - v;
                 if (cost < best)
                 {
                     best = cost;
@@ -157,6 +152,31 @@ public static class Png
 
     /// <summary>A data URI for HTML: <c>data:image/png;base64,…</c>.</summary>
     public static string ToDataUri(RasterImage image) => "data:image/png;base64," + Convert.ToBase64String(Encode(image));
+
+    // One row through one of PNG's filters; a separate loop per filter keeps the hot path branch-free.
+    static void FilterRow(int filter, ReadOnlySpan<byte> row, ReadOnlySpan<byte> prev, int bpp, Span<byte> output)
+    {
+        int n = row.Length;
+        switch (filter)
+        {
+            case 0: row.CopyTo(output); break;
+            case 1:
+                row[..bpp].CopyTo(output);
+                for (int i = bpp; i < n; i++) output[i] = (byte)(row[i] - row[i - bpp]);
+                break;
+            case 2:
+                for (int i = 0; i < n; i++) output[i] = (byte)(row[i] - prev[i]);
+                break;
+            case 3:
+                for (int i = 0; i < bpp; i++) output[i] = (byte)(row[i] - (prev[i] >> 1));
+                for (int i = bpp; i < n; i++) output[i] = (byte)(row[i] - ((row[i - bpp] + prev[i]) >> 1));
+                break;
+            default:
+                for (int i = 0; i < bpp; i++) output[i] = (byte)(row[i] - prev[i]);
+                for (int i = bpp; i < n; i++) output[i] = (byte)(row[i] - Paeth(row[i - bpp], prev[i], prev[i - bpp]));
+                break;
+        }
+    }
 
     // PNG's five predictors (spec section 9.2): left a, above b, upper-left c.
     static int Predict(int filter, int a, int b, int c) => filter switch
