@@ -9,7 +9,7 @@ public sealed record BlockParityConfig(int Dim = 64, int Heads = 4, int Batch = 
 
 /// <summary>
 /// Writes what <c>bench/parity.py block DIR</c> reads: config.json and block.safetensors holding the parameters of one
-/// causal <see cref="Modules.TransformerBlock"/> (<c>param.&lt;name&gt;</c>), an input, an upstream gradient, and the
+/// causal <see cref="MMEureka.Torch.Modules.TransformerBlock"/> (<c>param.&lt;name&gt;</c>), an input, an upstream gradient, and the
 /// engine's output and gradients of loss = sum(output * upstream) (<c>grad.input</c>, <c>grad.&lt;name&gt;</c>).
 /// </summary>
 public static class BlockParity
