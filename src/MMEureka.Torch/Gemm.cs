@@ -83,13 +83,7 @@ public static class Gemm
     internal static void SgemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
     {
-        Validate(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
-        if (m == 0 || n == 0) return;
-        if (k == 0)
-        {
-            ScaleC(m, n, beta, c, cOffset, ldc);
-            return;
-        }
+        if (CheckedAndTrivial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)) return;
         ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc, ManagedKernel.Auto, 1);
     }
 
@@ -99,13 +93,7 @@ public static class Gemm
     public static void SgemmWith(GemmBackend backend, bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
     {
-        Validate(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
-        if (m == 0 || n == 0) return;
-        if (k == 0)
-        {
-            ScaleC(m, n, beta, c, cOffset, ldc);
-            return;
-        }
+        if (CheckedAndTrivial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)) return;
         if (backend == GemmBackend.OpenBlas)
         {
             if (!OpenBlas.IsAvailable) throw OpenBlasMissing();
@@ -169,6 +157,17 @@ public static class Gemm
                 OpenBlas.Sgemm(transA, transB, m, t1 - t0, k, alpha, a, aOffset, lda,
                     b, bOffset + (transB ? t0 * ldb : t0), ldb, beta, c, cOffset + t0, ldc);
         });
+    }
+
+    /// <summary>Validates the arguments; true when the product is already done (empty C, or k = 0: C = beta C).</summary>
+    static bool CheckedAndTrivial(bool transA, bool transB, int m, int n, int k,
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
+    {
+        Validate(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+        if (m == 0 || n == 0) return true;
+        if (k != 0) return false;
+        ScaleC(m, n, beta, c, cOffset, ldc);
+        return true;
     }
 
     static void ScaleC(int m, int n, float beta, float[] c, int cOffset, int ldc)
