@@ -107,7 +107,7 @@ internal static class FusedAttention
 
     /// <summary>One (batch, head): scores, masked softmax into p, output rows. Plain arrays and offsets (not the
     /// captured layouts) so that the JIT keeps everything in registers.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Head(float[] qd, int qOff, int qLd, float[] kd, int kOff, int kLd, float[] vd, int vOff, int vLd,
         float[] od, int oOff, int oLd, float[] p, int pOff, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, int padOff)
     {
@@ -161,7 +161,7 @@ internal static class FusedAttention
     public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
         HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale)
     {
-        ForHeads(B * H, 4L * B * H * Tq * Tk * D, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int bh) =>
+        ForHeads(B * H, 4L * B * H * Tq * Tk * D, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
             int b = bh / H, h = bh % H;
             int pOff = bh * Tq * Tk, gOff = dO.At(b, h);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace MMEureka.Torch;
@@ -94,7 +95,7 @@ public static partial class torch
                 var xhat = GC.AllocateUninitializedArray<float>(input.Numel);
                 var rstd = new float[rows];
                 float e = (float)eps;
-                Tensor.ForRows(rows, width, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int r) =>
+                Tensor.ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
                 {
                     var xs = x.Storage.AsSpan(x.Offset + r * width, width);
                     var hs = xhat.AsSpan(r * width, width);
@@ -118,8 +119,9 @@ public static partial class torch
                     var gy = g.contiguous();
                     var gx = GC.AllocateUninitializedArray<float>(xhat.Length);
                     // Per-chunk partial sums of dw, db so that rows can run in parallel.
-                    var partials = new List<(float[] dw, float[] db)>();
-                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(width, 1)), [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int start, int n) =>
+                    // Keyed by first row and summed in that order, so the result does not depend on thread timing.
+                    var partials = new SortedList<int, (float[] dw, float[] db)>();
+                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(width, 1)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int start, int n) =>
                     {
                         var dw = new float[width];
                         var db = new float[width];
@@ -140,7 +142,7 @@ public static partial class torch
                             TensorPrimitives.Subtract(dst, meanDh, dst);
                             TensorPrimitives.Multiply(dst, rstd[r], dst);
                         }
-                        lock (partials) partials.Add((dw, db));
+                        lock (partials) partials.Add(start, (dw, db));
                     });
                     var grads = new Tensor?[inputs.Count];
                     grads[0] = new Tensor(gx, (int[])input.Sizes.Clone());
@@ -148,13 +150,13 @@ public static partial class torch
                     if (weight != null)
                     {
                         var dw = new float[width];
-                        foreach (var p in partials) TensorPrimitives.Add(dw, p.dw, dw);
+                        foreach (var p in partials.Values) TensorPrimitives.Add(dw, p.dw, dw);
                         grads[k++] = new Tensor(dw, [width]);
                     }
                     if (bias != null)
                     {
                         var db = new float[width];
-                        foreach (var p in partials) TensorPrimitives.Add(db, p.db, db);
+                        foreach (var p in partials.Values) TensorPrimitives.Add(db, p.db, db);
                         grads[k] = new Tensor(db, [width]);
                     }
                     return grads;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace MMEureka.Torch;
@@ -28,7 +29,7 @@ public sealed partial class Tensor
         var x = contiguous().detach();
         int width = Sizes[^1], rows = Numel / Math.Max(width, 1);
         var y = GC.AllocateUninitializedArray<float>(Numel);
-        ForRows(rows, width, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int r) =>
+        ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
         {
             var src = x.Storage.AsSpan(x.Offset + r * width, width);
             var dst = y.AsSpan(r * width, width);
@@ -44,7 +45,7 @@ public sealed partial class Tensor
         {
             var gc = g.contiguous();
             var gx = GC.AllocateUninitializedArray<float>(y.Length);
-            ForRows(rows, width, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (int r) =>
+            ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
             {
                 var gs = gc.Storage.AsSpan(gc.Offset + r * width, width);
                 var ys = y.AsSpan(r * width, width);
