@@ -129,8 +129,10 @@ public static class Gemm
 
     /// <summary>Below this many multiply-adds a product runs on one core (about 100 us of single-core work). Set so
     /// that decoding's skinny products (64 rows x 128 x 512 = 4M) stay on one core: split, they measured slower
-    /// (85 vs 74 us for 64 x 128 x 384 on a busy machine), as PyTorch's own best configuration for sampling is one thread.</summary>
-    public static long SplitThreshold { get; set; } = 1L << 23;
+    /// (85 vs 74 us for 64 x 128 x 384 on a busy machine), as PyTorch's own best configuration for sampling is one thread.
+    /// The environment variable <c>MMEUREKA_SPLIT_THRESHOLD</c> overrides it.</summary>
+    public static long SplitThreshold { get; set; } =
+        long.TryParse(Environment.GetEnvironmentVariable("MMEUREKA_SPLIT_THRESHOLD"), out var t) ? t : 1L << 23;
 
     static void OpenBlasSplit(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
