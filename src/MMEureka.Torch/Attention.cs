@@ -117,7 +117,7 @@ internal static class FusedAttention
         for (int i = 0; i < Tq; i++)
         {
             var row = p.AsSpan(pOff + i * Tk, Tk);
-            int visible = causal ? Math.Min(Tk, keyOffset + i + 1) : Tk;
+            int visible = causal ? Math.Clamp(keyOffset + i + 1, 0, Tk) : Tk;
             if (dots)
             {
                 ref float qi = ref qd[qOff + i * qLd];
@@ -208,7 +208,7 @@ internal static class FusedAttention
         var k = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 1, 3);
         var v = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 2, 3);
         int Tk = T;
-        if (cache != null) (k, v, Tk) = cache.AppendPacked(x.Storage, x.Offset, T, heads, hd);
+        if (cache != null) (k, v, Tk) = cache.AppendPacked(x.Storage, x.Offset, B, T, heads, hd);
         var padding = Padding(keyPaddingMask, B, Tk);
         float scale = 1f / MathF.Sqrt(hd);
         var y = GC.AllocateUninitializedArray<float>(B * T * Dm);

@@ -30,17 +30,22 @@ internal static class Autograd
     public static IDisposable NoGrad()
     {
         _noGradDepth++;
-        return new Restore();
+        return new Restore(Environment.CurrentManagedThreadId, _noGradDepth - 1);
     }
 
-    private sealed class Restore : IDisposable
+    // Grad mode is per thread: restoring on another thread (an await inside the scope) would corrupt that thread's
+    // depth, so it is refused; restoring sets the saved depth rather than decrementing, so one stray Dispose cannot
+    // leave a thread stuck in no-grad mode.
+    private sealed class Restore(int threadId, int depth) : IDisposable
     {
         private bool _done;
         public void Dispose()
         {
             if (_done) return;
+            if (Environment.CurrentManagedThreadId != threadId)
+                throw new InvalidOperationException("torch.no_grad() scope disposed on another thread than it was opened on (an await inside the scope?); grad mode is per thread");
             _done = true;
-            _noGradDepth--;
+            _noGradDepth = depth;
         }
     }
 

@@ -69,8 +69,10 @@ public sealed class KVCacheLayer
     /// keys and values so far (no copy).</summary>
     public (Tensor keys, Tensor values) append(Tensor k, Tensor v)
     {
+        if (k.Sizes.Length != 4)
+            throw new ArgumentException($"KV cache append: k {Tensor.ShapeString(k.Sizes)} must be [B, H, T, D]");
         int tNew = k.Sizes[2];
-        if (k.Sizes.Length != 4 || k.Sizes[0] != _keys.Sizes[0] || k.Sizes[1] != _keys.Sizes[1] || k.Sizes[3] != _keys.Sizes[3] || !k.SameShape(v))
+        if ( k.Sizes[0] != _keys.Sizes[0] || k.Sizes[1] != _keys.Sizes[1] || k.Sizes[3] != _keys.Sizes[3] || !k.SameShape(v))
             throw new ArgumentException($"KV cache append: k {Tensor.ShapeString(k.Sizes)} / v {Tensor.ShapeString(v.Sizes)} do not fit buffers {Tensor.ShapeString(_keys.Sizes)}");
         if (length + tNew > max_length)
             throw new InvalidOperationException($"KV cache is full: {length} + {tNew} positions exceed the capacity {max_length}");
@@ -85,9 +87,13 @@ public sealed class KVCacheLayer
 
     /// <summary>Appends the k and v head slices of a contiguous qkv projection output [B, T, 3 * H * hd] (see
     /// <see cref="FusedAttention.SelfAttention"/>) and returns the layouts of all keys and values so far.</summary>
-    internal (HeadLayout keys, HeadLayout values, int length) AppendPacked(float[] qkv, int offset, int tNew, int heads, int headDim)
+    internal (HeadLayout keys, HeadLayout values, int length) AppendPacked(float[] qkv, int offset, int batch, int tNew, int heads, int headDim)
     {
         int B = _keys.Sizes[0], H = _keys.Sizes[1], Tmax = _keys.Sizes[2], hd = _keys.Sizes[3];
+        // A batch that differs from the cache's (e.g. rows dropped by a sampler without index_select on the cache)
+        // would otherwise read neighbouring rows or run past the array.
+        if (batch != B)
+            throw new ArgumentException($"KV cache append: the qkv batch has {batch} rows, the cache {B}");
         if (heads != H || headDim != hd)
             throw new ArgumentException($"KV cache append: {heads} heads of {headDim} do not fit buffers {Tensor.ShapeString(_keys.Sizes)}");
         if (qkv.Length - offset < B * tNew * 3 * H * hd)

@@ -33,6 +33,9 @@ public class AttentionTests
     [InlineData(true, true, 6, 6)]
     [InlineData(true, false, 5, 7)]
     [InlineData(false, true, 6, 5)]
+    // More queries than keys under a causal mask: the first rows see no key and come out as zeros.
+    [InlineData(true, false, 4, 2)]
+    [InlineData(true, true, 6, 3)]
     public void Fused_attention_matches_reference_and_finite_differences(bool causal, bool padded, int tq, int tk)
     {
         // Row 0 is left-padded (key 0 hidden), row 1 hides its second-to-last key.
@@ -94,6 +97,16 @@ public class AttentionTests
         var mask = tensor(new float[] { 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1 }, 2, 6);
         Check(xs => block.forward(xs[0], causal: true, keyPaddingMask: mask), [x, .. block.parameters()]);
         Check(xs => block.forward(xs[0], causal: false), [x, .. block.parameters()]);
+    }
+
+    [Fact]
+    public void Packed_append_rejects_a_batch_other_than_the_caches()
+    {
+        var cache = new KVCache(1, 2, 2, 8, 4)[0];
+        var qkv = Rand(5, 3, 1, 3 * 2 * 4); // 3 rows, the cache holds 2
+        var e = Assert.Throws<ArgumentException>(() => { using (no_grad()) FusedAttention.SelfAttention(qkv, 2, causal: true, null, cache); });
+        Assert.Contains("3 rows", e.Message);
+        Assert.Equal(0, cache.length);
     }
 
     [Theory]

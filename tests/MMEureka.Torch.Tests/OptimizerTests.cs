@@ -53,6 +53,17 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void Step_rejects_a_gradient_of_another_shape()
+    {
+        var w = zeros(8).requires_grad_();
+        w.grad = ones(3);
+        var opt = optim.AdamW([w], lr: 0.1);
+        var e = Assert.Throws<InvalidOperationException>(() => opt.step());
+        Assert.Contains("[3]", e.Message);
+        Assert.Equal(new float[8], w.data<float>());
+    }
+
+    [Fact]
     public void Sgd_with_momentum_and_weight_decay_by_hand()
     {
         // lr 0.1, momentum 0.9, wd 0.5, p = 2: step 1 g = 1 + 0.5 * 2 = 2, b = 2, p = 1.8;

@@ -39,6 +39,25 @@ public class TensorTests
     }
 
     [Fact]
+    public void No_grad_scope_is_bound_to_its_thread_and_restores_its_depth()
+    {
+        var scope = no_grad();
+        Exception? error = null;
+        var other = new Thread(() =>
+        {
+            try { scope.Dispose(); } catch (Exception e) { error = e; }
+            Assert.True(is_grad_enabled()); // the other thread's grad mode is untouched
+        });
+        other.Start();
+        other.Join();
+        Assert.IsType<InvalidOperationException>(error);
+        Assert.False(is_grad_enabled());
+        scope.Dispose();
+        scope.Dispose(); // a second Dispose is a no-op, not a second decrement
+        Assert.True(is_grad_enabled());
+    }
+
+    [Fact]
     public void No_grad_records_nothing_and_nests()
     {
         var a = ones(2).requires_grad_();

@@ -47,7 +47,14 @@ public static partial class torch
                 using (no_grad())
                     foreach (var g in param_groups)
                         foreach (var p in g.parameters)
-                            if (p.grad != null) Update(p, p.grad, g.lr!.Value, g.weight_decay!.Value);
+                            if (p.grad != null)
+                            {
+                                // The vectorised updates read the gradient unchecked: a hand-assigned grad of another
+                                // shape must fail here, not read past its array.
+                                if (!p.grad.SameShape(p))
+                                    throw new InvalidOperationException($"{GetType().Name}.step: gradient shape {Tensor.ShapeString(p.grad.Sizes)} does not match parameter shape {Tensor.ShapeString(p.Sizes)}");
+                                Update(p, p.grad, g.lr!.Value, g.weight_decay!.Value);
+                            }
                 if (Profiler.Enabled) Profiler.Add(GetType().Name + ".step", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
 
