@@ -21,6 +21,9 @@ internal static class AnswerText
 
     static readonly Regex Frac = new(@"\\frac\s*\{([^{}]{0,80})\}\s*\{([^{}]{0,80})\}", RegexOptions.CultureInvariant);
     static readonly Regex SimpleNumber = new(@"^[+-]?[0-9]*\.?[0-9]+$", RegexOptions.CultureInvariant);
+    static readonly Regex Thousands = new(@"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9,]|\.[0-9])", RegexOptions.CultureInvariant);
+    static readonly Regex MixedNumber = new(@"(?<![0-9./])([0-9]{1,20}) +([0-9]{1,20}) */ *([0-9]{1,20})(?![0-9./])", RegexOptions.CultureInvariant);
+    static readonly Regex Unreadable = new(@"[0-9],[0-9]|[0-9] *:[0-9]|\^|sqrt|\\frac", RegexOptions.CultureInvariant);
 
     public static bool IsDigit(char c) => c is >= '0' and <= '9';
 
@@ -144,6 +147,19 @@ internal static class AnswerText
     {
         var result = new List<Rational>(2);
         var s = Clean(predicted);
+        // "x = 5 - 3": the value is what follows the last '='.
+        int equals = s.LastIndexOf('=');
+        if (equals >= 0) s = s[(equals + 1)..].Trim();
+        s = Thousands.Replace(s, m => m.Value.Replace(",", ""));
+        s = MixedNumber.Replace(s, m =>
+        {
+            // "3 1/2" is three and a half in K-12 notation; an improper tail ("3 5/2") is not a mixed number.
+            BigInteger whole = BigInteger.Parse(m.Groups[1].Value), num = BigInteger.Parse(m.Groups[2].Value), den = BigInteger.Parse(m.Groups[3].Value);
+            return den.IsZero || num >= den ? m.Value : $"{whole * den + num}/{den}";
+        });
+        // Powers, roots, ratios, unbraced \frac and decimal commas are not evaluated here: reading their last number
+        // ("2^3" as 3, "3:4" as 4, "1,5" as 5) would be a wrong answer, so they read as no answer.
+        if (Unreadable.IsMatch(s)) return result;
         bool percent = false;
         var body = s.TrimEnd('.', ' ');
         if (body.EndsWith('%')) { percent = true; body = body[..^1]; }

@@ -16,7 +16,9 @@ public static class Verifier
 
     /// <summary>
     /// True when <paramref name="predicted"/> means the same answer as <paramref name="gold"/>. Throws
-    /// <see cref="InvalidGoldAnswerException"/> when the gold answer (or an option text) cannot be parsed.
+    /// <see cref="InvalidGoldAnswerException"/> when the gold answer cannot be parsed for its type (for multiple
+    /// choice: is not a letter A-D, or names an option beyond <paramref name="choices"/>). Option texts that are not
+    /// numbers are compared as text.
     /// </summary>
     public static bool IsEquivalent(string gold, string predicted, AnswerType type, IReadOnlyList<string>? choices = null)
     {
@@ -96,7 +98,10 @@ public static class Verifier
                 if (parenthesised >= 0 && parenthesised != index) parenAmbiguous = true;
                 parenthesised = index;
             }
-            if (c == upper)
+            // A capital that starts a sentence ("A total of 15") or follows a number as a unit ("5 A") names no option.
+            bool article = i + 2 < s.Length && s[i + 1] == ' ' && char.IsAsciiLetterLower(s[i + 2]) && !NamesOption(s, i + 2);
+            bool unit = i >= 2 && s[i - 1] == ' ' && AnswerText.IsDigit(s[i - 2]);
+            if (c == upper && !article && !unit)
             {
                 if (capital >= 0 && capital != index) capitalAmbiguous = true;
                 capital = index;
@@ -118,6 +123,16 @@ public static class Verifier
             match = k;
         }
         return match;
+    }
+
+    // Words after a capital that make it an option letter rather than an article: "A or B", "C is correct".
+    static readonly string[] OptionWords = ["or", "and", "is", "was", "seems", "looks", "fits", "matches"];
+
+    static bool NamesOption(string s, int wordStart)
+    {
+        int end = wordStart;
+        while (end < s.Length && char.IsAsciiLetter(s[end])) end++;
+        return OptionWords.Contains(s[wordStart..end]);
     }
 
     static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";

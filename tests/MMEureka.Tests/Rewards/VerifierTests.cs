@@ -55,6 +55,20 @@ public class VerifierTests
     [InlineData("3", "3.0", AnswerType.Decimal, true)]
     [InlineData("0.5", "50%", AnswerType.Decimal, true)]
     [InlineData("50", "50%", AnswerType.Integer, true)]
+    // thousands separators, mixed numbers, and forms whose last number is not the value
+    [InlineData("1000", "1,000", AnswerType.Integer, true)]
+    [InlineData("0", "1,000", AnswerType.Integer, false)]
+    [InlineData("1234567", "1,234,567 apples", AnswerType.Integer, true)]
+    [InlineData("5", "1,5", AnswerType.Integer, false)]
+    [InlineData("7/2", "3 1/2", AnswerType.Fraction, true)]
+    [InlineData("1/2", "3 1/2", AnswerType.Fraction, false)]
+    [InlineData("3", "2^3", AnswerType.Integer, false)]
+    [InlineData("2", "10^{2}", AnswerType.Integer, false)]
+    [InlineData("16", "\\sqrt{16}", AnswerType.Integer, false)]
+    [InlineData("12", "\\frac12", AnswerType.Integer, false)]
+    [InlineData("4", "3:4", AnswerType.Integer, false)]
+    [InlineData("2", "x=5-3", AnswerType.Integer, true)]
+    [InlineData("3", "x=5-3", AnswerType.Integer, false)]
     // hostile numbers
     [InlineData("12", "NaN", AnswerType.Integer, false)]
     [InlineData("309", "1e309", AnswerType.Integer, false)]
@@ -84,6 +98,10 @@ public class VerifierTests
     [InlineData("B", "8", false)]
     [InlineData("B", "", false)]
     [InlineData("B", "a", false)]
+    [InlineData("B", "A total of 7", true)]   // a sentence-initial article is no option letter
+    [InlineData("A", "A total of 7", false)]
+    [InlineData("B", "7 A", true)]            // nor is a unit after a number
+    [InlineData("C", "C is correct", true)]
     public void MultipleChoice(string gold, string predicted, bool expected) =>
         Assert.Equal(expected, Verifier.IsEquivalent(gold, predicted, AnswerType.MultipleChoice, Options));
 
