@@ -134,6 +134,8 @@ public static class Gemm
     public static long SplitThreshold { get; set; } =
         long.TryParse(Environment.GetEnvironmentVariable("MMEUREKA_SPLIT_THRESHOLD"), out var t) ? t : 1L << 23;
 
+    static readonly object OpenBlasThreadedGate = new();
+
     static void OpenBlasSplit(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
     {
@@ -143,6 +145,14 @@ public static class Gemm
         int granule = splitRows ? 8 : 16;
         int tiles = ((splitRows ? m : n) + granule - 1) / granule;
         int parts = !splitAcrossCores || (long)m * n * k < SplitThreshold ? 1 : Math.Min(cores, tiles);
+        if (!splitAcrossCores)
+        {
+            // OpenBLAS with its own threads is not safe to enter from several threads at once (Debian's 0.3.21
+            // segfaults or aborts with "too many memory regions" under concurrent callers): one call at a time.
+            lock (OpenBlasThreadedGate)
+                OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+            return;
+        }
         if (parts <= 1)
         {
             OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);

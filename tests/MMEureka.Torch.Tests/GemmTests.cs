@@ -152,6 +152,42 @@ public class GemmTests
         }
     }
 
+    [OpenBlasFact]
+    public void OpenBlas_with_its_own_threads_survives_many_concurrent_callers()
+    {
+        // Debian's OpenBLAS 0.3.21 segfaulted here (200 threads entering a multi-threaded OpenBLAS at once) before
+        // Gemm serialised calls in that mode (this test crashed the test host then); the split mode calls a single-threaded OpenBLAS and needs no lock.
+        bool before = Gemm.SplitAcrossCores;
+        const int callers = 200, n = 256;
+        var a = new float[n * n];
+        var b = new float[n * n];
+        var rng = new Random(5);
+        for (int i = 0; i < a.Length; i++) { a[i] = (float)rng.NextDouble() - 0.5f; b[i] = (float)rng.NextDouble() - 0.5f; }
+        var expected = new float[n * n];
+        Gemm.Reference(false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, expected, 0, n);
+        int wrong = 0;
+        try
+        {
+            Gemm.SplitAcrossCores = false;
+            using var start = new Barrier(callers);
+            var threads = Enumerable.Range(0, callers).Select(_ => new Thread(() =>
+            {
+                var c = new float[n * n];
+                start.SignalAndWait();
+                for (int r = 0; r < 20; r++) Gemm.SgemmWith(GemmBackend.OpenBlas, false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, c, 0, n);
+                for (int i = 0; i < c.Length; i++)
+                    if (Math.Abs(c[i] - expected[i]) > 1e-4f) { Interlocked.Increment(ref wrong); break; }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+        }
+        finally
+        {
+            Gemm.SplitAcrossCores = before;
+        }
+        Assert.Equal(0, wrong);
+    }
+
     [Theory]
     [MemberData(nameof(ManagedCases))]
     public void Managed_matches_reference_across_block_boundaries(Runner runner, bool ta, bool tb)
