@@ -1,0 +1,236 @@
+using MMEureka.Torch.Blas;
+
+namespace MMEureka.Torch.Tests;
+
+/// <summary>A fact that is reported as skipped (with the reason) when no OpenBLAS can be loaded.</summary>
+public sealed class OpenBlasFactAttribute : FactAttribute
+{
+    public OpenBlasFactAttribute() => Skip = MissingReason;
+
+    /// <summary>Null when OpenBLAS loaded, else why its tests are skipped.</summary>
+    internal static string? MissingReason => OpenBlas.IsAvailable ? null
+        : "OpenBLAS not loadable (tried " + string.Join(", ", OpenBlas.Candidates) + "); install libopenblas0-pthread";
+}
+
+/// <summary>A theory that is reported as skipped (with the reason) when no OpenBLAS can be loaded.</summary>
+public sealed class OpenBlasTheoryAttribute : TheoryAttribute
+{
+    public OpenBlasTheoryAttribute() => Skip = OpenBlasFactAttribute.MissingReason;
+}
+
+public class GemmTests
+{
+    /// <summary>How a case is run: a public backend, or the managed kernel pinned to a micro-kernel and thread count.</summary>
+    public enum Runner { OpenBlas, Managed, ManagedSerial, ManagedPortable }
+
+    static readonly int[] Sizes = [1, 7, 33, 130];
+
+    static void Run(Runner runner, bool ta, bool tb, int m, int n, int k, float alpha,
+        float[] a, int ao, int lda, float[] b, int bo, int ldb, float beta, float[] c, int co, int ldc)
+    {
+        switch (runner)
+        {
+            case Runner.OpenBlas:
+                Gemm.SgemmWith(GemmBackend.OpenBlas, ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
+                break;
+            case Runner.Managed:
+                Gemm.SgemmWith(GemmBackend.Managed, ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
+                break;
+            case Runner.ManagedSerial:
+                ManagedGemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc, ManagedKernel.Auto, 1);
+                break;
+            case Runner.ManagedPortable:
+                ManagedGemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc, ManagedKernel.Portable, 4);
+                break;
+        }
+    }
+
+    static float[] Random(Random rng, int count)
+    {
+        var x = new float[count];
+        for (int i = 0; i < count; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+
+    /// <summary>
+    /// Runs one product on <paramref name="runner"/> and on <see cref="Gemm.Reference"/> with padded leading
+    /// dimensions and offsets, then checks every element of C: inside the m x n window against the reference within
+    /// the float accumulation bound, outside it (padding) bit-identical to the input.
+    /// </summary>
+    static void Check(Runner runner, bool ta, bool tb, int m, int n, int k, float alpha, float beta, int seed, bool nanC = false)
+    {
+        var rng = new Random(seed);
+        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
+        int lda = aCols + 3, ldb = bCols + 5, ldc = n + 2;
+        int ao = 4, bo = 1, co = 3;
+        var a = Random(rng, ao + aRows * lda + 2);
+        var b = Random(rng, bo + bRows * ldb + 2);
+        var c0 = Random(rng, co + m * ldc + 2);
+        if (nanC)
+            for (int i = 0; i < m; i++) c0.AsSpan(co + i * ldc, n).Fill(float.NaN);
+        var expected = (float[])c0.Clone();
+        var actual = (float[])c0.Clone();
+        Gemm.Reference(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, expected, co, ldc);
+        Run(runner, ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, actual, co, ldc);
+
+        // The same product on |A|, |B|, |alpha|, |beta|, |C| bounds the magnitudes the rounding errors scale with.
+        var absA = a.Select(MathF.Abs).ToArray();
+        var absB = b.Select(MathF.Abs).ToArray();
+        var bound = c0.Select(v => float.IsNaN(v) ? 0f : MathF.Abs(v)).ToArray();
+        Gemm.Reference(ta, tb, m, n, k, MathF.Abs(alpha), absA, ao, lda, absB, bo, ldb, MathF.Abs(beta), bound, co, ldc);
+        const float eps = 1.2e-7f;
+        for (int idx = 0; idx < c0.Length; idx++)
+        {
+            int rel = idx - co, i = rel / ldc, j = rel % ldc;
+            bool inside = rel >= 0 && i < m && j < n;
+            if (!inside)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(c0[idx]) == BitConverter.SingleToInt32Bits(actual[idx]),
+                    $"{runner} ta={ta} tb={tb} {m}x{n}x{k}: wrote outside C at index {idx}");
+                continue;
+            }
+            float tol = (k + 3) * eps * bound[idx];
+            Assert.False(float.IsNaN(actual[idx]), $"{runner} ta={ta} tb={tb} {m}x{n}x{k}: NaN at ({i},{j})");
+            Assert.True(MathF.Abs(actual[idx] - expected[idx]) <= tol,
+                $"{runner} ta={ta} tb={tb} {m}x{n}x{k} alpha={alpha} beta={beta}: C[{i},{j}] = {actual[idx]}, reference {expected[idx]} (tol {tol})");
+        }
+    }
+
+    public static TheoryData<Runner, bool, bool> ManagedCases()
+    {
+        var data = new TheoryData<Runner, bool, bool>();
+        foreach (var r in new[] { Runner.Managed, Runner.ManagedSerial, Runner.ManagedPortable })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    data.Add(r, ta, tb);
+        return data;
+    }
+
+    public static TheoryData<bool, bool> Transposes() => new() { { false, false }, { false, true }, { true, false }, { true, true } };
+
+    static void AllSizes(Runner runner, bool ta, bool tb)
+    {
+        int seed = 0;
+        foreach (int m in Sizes)
+            foreach (int n in Sizes)
+                foreach (int k in Sizes)
+                {
+                    seed++;
+                    // Cycle through alpha/beta regimes: plain product, scaled accumulate, beta = 0 over garbage.
+                    (float alpha, float beta) = (seed % 3) switch { 0 => (1f, 0f), 1 => (-0.75f, 1.5f), _ => (2f, 1f) };
+                    Check(runner, ta, tb, m, n, k, alpha, beta, seed);
+                }
+    }
+
+    [Theory]
+    [MemberData(nameof(ManagedCases))]
+    public void Managed_matches_reference_on_odd_sizes(Runner runner, bool ta, bool tb) => AllSizes(runner, ta, tb);
+
+    [OpenBlasTheory]
+    [MemberData(nameof(Transposes))]
+    public void OpenBlas_matches_reference_on_odd_sizes(bool ta, bool tb) => AllSizes(Runner.OpenBlas, ta, tb);
+
+    [Theory]
+    [MemberData(nameof(ManagedCases))]
+    public void Managed_matches_reference_across_block_boundaries(Runner runner, bool ta, bool tb)
+    {
+        // 300 x 257 x 129 splits rows across threads; 129 x 300 x 257 splits columns and crosses KC = 256, where
+        // beta must be applied once; 7 x 3100 crosses NC.
+        Check(runner, ta, tb, 300, 257, 129, 1.25f, 0.5f, seed: 11);
+        Check(runner, ta, tb, 129, 300, 257, -1f, 2f, seed: 12);
+        Check(runner, ta, tb, 7, ManagedGemm.NC + 28, 33, 1f, 1f, seed: 13);
+    }
+
+    [OpenBlasTheory]
+    [MemberData(nameof(Transposes))]
+    public void OpenBlas_matches_reference_on_a_large_product(bool ta, bool tb)
+        => Check(Runner.OpenBlas, ta, tb, 300, 257, 129, 1.25f, 0.5f, seed: 11);
+
+    [Theory]
+    [InlineData(Runner.Managed)]
+    [InlineData(Runner.ManagedPortable)]
+    public void Beta_zero_ignores_nan_in_c(Runner runner)
+    {
+        Check(runner, false, false, 7, 33, 130, 1f, 0f, seed: 5, nanC: true);
+        Check(runner, true, true, 130, 33, 7, 0.5f, 0f, seed: 6, nanC: true);
+    }
+
+    [OpenBlasFact]
+    public void OpenBlas_beta_zero_ignores_nan_in_c() => Check(Runner.OpenBlas, false, true, 33, 130, 7, 1f, 0f, seed: 7, nanC: true);
+
+    [Theory]
+    [InlineData(GemmBackend.Managed)]
+    [InlineData(GemmBackend.OpenBlas)]
+    public void Empty_inner_dimension_scales_c_by_beta(GemmBackend backend)
+    {
+        var c = new[] { 1f, 2f, 3f, 4f, float.NaN, float.NaN };
+        Gemm.SgemmWith(backend, false, false, 2, 2, 0, 1f, [], 0, 1, [], 0, 2, 3f, c, 0, 2);
+        Assert.Equal(new[] { 3f, 6f, 9f, 12f }, c[..4]);
+        Gemm.SgemmWith(backend, false, false, 1, 2, 0, 1f, [], 0, 1, [], 0, 2, 0f, c, 4, 2);
+        Assert.Equal(new[] { 0f, 0f }, c[4..]);
+    }
+
+    [Fact]
+    public void Known_product_through_default_dispatch()
+    {
+        // [1 2 3; 4 5 6] * [7 8; 9 10; 11 12] = [58 64; 139 154]
+        var c = new float[4];
+        Gemm.Sgemm(false, false, 2, 2, 3, 1f, [1, 2, 3, 4, 5, 6], 0, 3, [7, 8, 9, 10, 11, 12], 0, 2, 0f, c, 0, 2);
+        Assert.Equal(new[] { 58f, 64f, 139f, 154f }, c);
+    }
+
+    [Theory]
+    [InlineData(GemmBackend.Managed)]
+    [InlineData(GemmBackend.OpenBlas)]
+    public void Rejects_arrays_too_small_for_the_shape(GemmBackend backend)
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.SgemmWith(backend, false, false, 4, 4, 4, 1f, new float[15], 0, 4, new float[16], 0, 4, 0f, new float[16], 0, 4));
+        Assert.Contains("A needs 16 elements", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.SgemmWith(backend, false, true, 4, 4, 4, 1f, new float[16], 0, 4, new float[16], 0, 3, 0f, new float[16], 0, 4));
+        Assert.Contains("ldb=3", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.SgemmWith(backend, false, false, 4, 4, 4, 1f, new float[16], 0, 4, new float[16], 0, 4, 0f, new float[17], 2, 4));
+        Assert.Contains("C needs 18 elements", ex.Message);
+    }
+
+    [Fact]
+    public void Backend_selection_follows_the_environment_variable()
+    {
+        Assert.Equal(GemmBackend.OpenBlas, Gemm.Resolve(null, openBlasAvailable: true));
+        Assert.Equal(GemmBackend.Managed, Gemm.Resolve("", openBlasAvailable: false));
+        Assert.Equal(GemmBackend.Managed, Gemm.Resolve("managed", openBlasAvailable: true));
+        Assert.Equal(GemmBackend.OpenBlas, Gemm.Resolve(" OpenBLAS ", openBlasAvailable: true));
+        var missing = Assert.Throws<InvalidOperationException>(() => Gemm.Resolve("openblas", openBlasAvailable: false));
+        Assert.Contains("MMEUREKA_BLAS=openblas", missing.Message);
+        Assert.Contains("libopenblas.so.0", missing.Message);
+        var bogus = Assert.Throws<InvalidOperationException>(() => Gemm.Resolve("mkl", openBlasAvailable: true));
+        Assert.Contains("MMEUREKA_BLAS='mkl'", bogus.Message);
+    }
+
+    [Fact]
+    public void Describe_names_the_backend_and_threads()
+    {
+        Assert.StartsWith(Gemm.Backend + " (", Gemm.Describe());
+        Assert.Matches(@"^managed \(.+, \d+ threads\)$", Gemm.Describe(GemmBackend.Managed));
+    }
+
+    [OpenBlasFact]
+    public void OpenBlas_is_found_and_reports_threads()
+    {
+        Assert.Matches(@"^openblas \(.*libopenblas.*, \d+ threads\)$", Gemm.Describe(GemmBackend.OpenBlas));
+        int before = OpenBlas.NumThreads!.Value;
+        Assert.True(before >= 1);
+        try
+        {
+            OpenBlas.SetNumThreads(1);
+            Assert.Equal(1, OpenBlas.NumThreads);
+        }
+        finally
+        {
+            OpenBlas.SetNumThreads(before);
+        }
+        Assert.Equal(before, OpenBlas.NumThreads);
+    }
+}
