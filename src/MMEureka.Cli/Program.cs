@@ -13,6 +13,7 @@ public static class Program
         foreach (var command in new Command[]
                  {
                      InfoCommand.Create(),
+                     ModelCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
