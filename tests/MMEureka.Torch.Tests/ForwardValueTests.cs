@@ -1,0 +1,79 @@
+using MMEureka.Torch;
+using static MMEureka.Torch.torch;
+using static MMEureka.Torch.Tests.GradCheck;
+using F = MMEureka.Torch.torch.nn.functional;
+
+namespace MMEureka.Torch.Tests;
+
+/// <summary>Forward values against numbers computed by hand (or with PyTorch 1.13 where noted).</summary>
+public class ForwardValueTests
+{
+    [Fact]
+    public void Softmax_of_1_2_3()
+    {
+        // e^k / (e + e^2 + e^3)
+        Close([0.09003057f, 0.24472847f, 0.66524096f], tensor(new float[] { 1, 2, 3 }).softmax(0).data<float>(), 1e-7, 1e-6);
+        Close([-2.40760596f, -1.40760596f, -0.40760596f], tensor(new float[] { 1, 2, 3 }).log_softmax(0).data<float>(), 1e-7, 1e-6);
+    }
+
+    [Fact]
+    public void Layer_norm_of_1_2_3_4()
+    {
+        // mean 2.5, biased variance 1.25: (x - 2.5) / sqrt(1.25 + 1e-5), then * w + b
+        var y = F.layer_norm(tensor(new float[] { 1, 2, 3, 4 }, 1, 4), [4], tensor(new float[] { 1, 2, 1, 1 }), tensor(new float[] { 0, 0, 1, 0 }));
+        Close([-1.3416355f, -0.8944236f, 1.4472118f, 1.3416355f], y.data<float>(), 1e-6, 1e-6);
+        // rms = sqrt(30 / 4)
+        Close([0.3651484f, 0.7302967f, 1.0954451f, 1.4605935f], F.rms_norm(tensor(new float[] { 1, 2, 3, 4 }), [4], eps: 0).data<float>(), 1e-6, 1e-6);
+    }
+
+    [Fact]
+    public void Exact_gelu()
+    {
+        // x * Phi(x): Phi(1) = 0.8413447, Phi(-0.5) = 0.3085375, Phi(2) = 0.9772499
+        Close([0.8413447f, -0.1542688f, 1.9544997f, 0f], tensor(new float[] { 1, -0.5f, 2, 0 }).gelu().data<float>(), 1e-6, 1e-6);
+    }
+
+    [Fact]
+    public void Cross_entropy_values()
+    {
+        var logits = tensor(new float[] { 1, 2, 3, 0, 0, 0 }, 2, 3);
+        // row 0: logsumexp(1,2,3) - 1 = 2.40760596; row 1: log 3 = 1.09861229
+        Assert.Equal(2.40760596f, F.cross_entropy(logits, [0, -100]).item<float>(), 6);
+        Assert.Equal((2.40760596f + 1.09861229f) / 2, F.cross_entropy(logits, [0, 2]).item<float>(), 6);
+        Assert.Equal(2.40760596f + 1.09861229f, F.cross_entropy(logits, [0, 2], reduction: "sum").item<float>(), 5);
+        Close([0, 1.09861229f], F.cross_entropy(logits, [-100, 1], reduction: "none").data<float>());
+    }
+
+    [Fact]
+    public void Binary_cross_entropy_with_logits_values()
+    {
+        // -(t log s(x) + (1 - t) log(1 - s(x))): x = 0, t = 0.3 -> log 2; x = 2, t = 1 -> log(1 + e^-2)
+        var loss = F.binary_cross_entropy_with_logits(tensor(new float[] { 0, 2 }), tensor(new float[] { 0.3f, 1 }), "none");
+        Close([0.69314718f, 0.12692801f], loss.data<float>());
+    }
+
+    [Fact]
+    public void Variance_and_mean()
+    {
+        var x = tensor(new float[] { 1, 2, 3, 4, 2, 2, 2, 6 }, 2, 4);
+        Close([1.6666666f, 4f], x.var(1).data<float>());
+        Close([1.25f, 3f], x.var(1, unbiased: false).data<float>());
+        Close([1.5f, 2f, 2.5f, 5f], x.mean(0).data<float>());
+        Assert.Equal(22f, x.sum().item<float>());
+        var (values, indexes) = x.max(1);
+        Close([4, 6], values.data<float>());
+        Assert.Equal(new[] { 3, 3 }, indexes.data<int>());
+        Assert.Equal(new[] { 0, 0 }, x.min(1).indexes.data<int>());
+        Assert.Equal(4.44018936f, tensor(new float[] { 1, 2, 3, 4 }).logsumexp(0).item<float>(), 5);
+    }
+
+    [Fact]
+    public void Matmul_of_known_matrices()
+    {
+        var a = tensor(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3);
+        var b = tensor(new float[] { 7, 8, 9, 10, 11, 12 }, 3, 2);
+        Close([58, 64, 139, 154], a.matmul(b).data<float>());
+        Close([58, 139, 64, 154], b.t().matmul(a.t()).data<float>());
+        Close([14, 32], a.matmul(tensor(new float[] { 1, 2, 3 })).data<float>());
+    }
+}
