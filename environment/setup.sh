@@ -15,4 +15,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
+# Offline plotly.js for the notebook reports (without it they load plotly.js from the CDN).
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ -d "$here/node_modules/plotly.js-dist-min" ]; then :
+elif command -v npm >/dev/null; then npm install --prefix "$here" --no-audit --no-fund --silent
+else echo "npm not found: notebook reports will load plotly.js from the CDN"; fi
 echo "environment: ${pkgs[*]} present"

@@ -13,6 +13,9 @@ public static class Program
         foreach (var command in new Command[]
                  {
                      InfoCommand.Create(),
+                     NotebookCommand.Create(),
+                     DataCommand.Create(),
+                     RewardCommand.Create(),
                      ModelCommand.Create(),
                  })
             root.Subcommands.Add(command);

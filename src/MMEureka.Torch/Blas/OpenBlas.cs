@@ -18,6 +18,7 @@ public static unsafe class OpenBlas
         "libopenblas.so.0",
         "libopenblas.so",
         "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
         "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
         "libopenblas.dylib",
         "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
