@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `mmeureka bench engine`: GEMM GFLOP/s, one GPT training step, KV-cached sampling and
+the training run's peak RSS, each at PyTorch's fastest use of 1 or 2 threads.
+
+    python3 bench/torch_reference.py            # table
+    python3 bench/torch_reference.py --json     # one JSON object (bench/compare.sh reads it)
+    python3 bench/torch_reference.py --quick    # fewer repeats
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import Gpt  # noqa: E402
+
+# (torch intra-op threads, OpenBLAS threads): Debian's torch.mm runs in OpenBLAS, whose pool
+# torch.set_num_threads does not reach, so each pair is tried and each item keeps its fastest.
+CONFIGS = ((1, 1), (1, 2), (2, 1), (2, 2))
+GEMM_SIZES = (128, 256, 512, 1024)
+# The GPT of the brief: vocab 96, dim 128, 4 layers, 4 heads, sequence 96, batch 32.
+VOCAB, DIM, LAYERS, HEADS, SEQ, BATCH = 96, 128, 4, 4, 96, 32
+PROMPT, NEW_TOKENS, GEN_BATCHES = 16, 64, (8, 64)
+
+
+def median_seconds(fn, warmup, repeats, budget_s):
+    """Median of up to `repeats` timed calls after `warmup` calls; stops early once three samples are in and
+    budget_s has passed, so a badly oversubscribed thread configuration cannot stretch the whole run."""
+    for _ in range(warmup):
+        fn()
+    times, start = [], time.perf_counter()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 3 and time.perf_counter() - start > budget_s:
+            break
+    return statistics.median(times)
+
+
+def bench_gemm(n, samples):
+    """Same method as cblas_direct.c and GemmBenchmark.cs: warm up (>= 2 calls and >= 50 ms), size a sample
+    to last >= 50 ms, median over the samples."""
+    g = torch.Generator().manual_seed(n)
+    a, b = torch.rand(n, n, generator=g) * 2 - 1, torch.rand(n, n, generator=g) * 2 - 1
+    out = torch.empty(n, n)
+    min_sample = 0.05
+    t0, warm = time.perf_counter(), 0
+    while warm < 2 or time.perf_counter() - t0 < min_sample:
+        torch.mm(a, b, out=out)
+        warm += 1
+    t0 = time.perf_counter()
+    torch.mm(a, b, out=out)
+    calls = max(1, math.ceil(min_sample / (time.perf_counter() - t0)))
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            torch.mm(a, b, out=out)
+        times.append((time.perf_counter() - t0) / calls)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def train_item(quick):
+    """The first thing its process runs (see all_items), so that ru_maxrss is this benchmark's alone."""
+    torch.manual_seed(0)
+    model = Gpt(VOCAB, DIM, LAYERS, HEADS, SEQ)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01)
+    g = torch.Generator().manual_seed(1)
+    data = torch.randint(0, VOCAB, (BATCH, SEQ + 1), generator=g)
+    x, y = data[:, :-1], data[:, 1:]
+
+    def step():
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    warmup, steps = (1, 4) if quick else (2, 8)
+    ms = median_seconds(step, warmup, steps, budget_s=3.0) * 1e3
+    # ru_maxrss is the peak so far; read before anything else runs in this process (Linux reports KiB)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"train_step_ms": ms, "peak_rss_mb": rss_mb}
+
+
+def bench_generate(model, batch, repeats):
+    g = torch.Generator().manual_seed(batch)
+    prompt = torch.randint(0, VOCAB, (batch, PROMPT), generator=g)
+    t = median_seconds(lambda: model.generate(prompt, NEW_TOKENS, 1.0, g), warmup=1, repeats=repeats, budget_s=2.0)
+    return batch * NEW_TOKENS / t
+
+
+def kernels_item(quick):
+    gemm_samples, gen_rep = (3, 3) if quick else (7, 5)
+    out = {f"gemm_{n}": bench_gemm(n, gemm_samples) for n in GEMM_SIZES}
+    torch.manual_seed(0)
+    model = Gpt(VOCAB, DIM, LAYERS, HEADS, SEQ).eval()
+    out.update({f"generate_{b}": bench_generate(model, b, gen_rep) for b in GEN_BATCHES})
+    return out
+
+
+def all_items(quick):
+    """Training first, so that the peak RSS read after it is the training's own."""
+    out = train_item(quick)
+    out.update(kernels_item(quick))
+    return out
+
+
+def config_name(cfg):
+    return f"torch={cfg[0]},blas={cfg[1]}"
+
+
+def run_config(cfg, quick):
+    """Every item at one thread configuration, in a fresh process (pool sizes are fixed at load time)."""
+    torch_threads, blas_threads = cfg
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
+               MKL_NUM_THREADS=str(blas_threads))
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(torch_threads)]
+    if quick:
+        cmd.append("--quick")
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        raise RuntimeError(f"the run at {config_name(cfg)} failed: {res.stderr.strip()}")
+    return json.loads(res.stdout)
+
+
+def run_all(quick):
+    load_before = os.getloadavg()[0]
+    runs = {cfg: run_config(cfg, quick) for cfg in CONFIGS}
+
+    result = {"gemm": [], "threads": {}, "thread_config": {}}
+
+    def pick(key, label, higher_is_better):
+        choose = max if higher_is_better else min
+        cfg = choose(CONFIGS, key=lambda c: runs[c][key])
+        result["threads"][label] = max(cfg)  # cores in use
+        result["thread_config"][label] = config_name(cfg)
+        return cfg, runs[cfg][key]
+
+    for n in GEMM_SIZES:
+        _, v = pick(f"gemm_{n}", f"gemm_{n}", True)
+        result["gemm"].append({"n": n, "backend": "torch", "gflops": round(v, 2)})
+    cfg, v = pick("train_step_ms", "train", False)
+    result["train_step_ms"] = round(v, 2)
+    result["peak_rss_mb"] = round(runs[cfg]["peak_rss_mb"], 1)  # of the run whose time is reported
+    result["generate_tok_s"] = {}
+    for b in GEN_BATCHES:
+        _, v = pick(f"generate_{b}", f"generate_{b}", True)
+        result["generate_tok_s"][str(b)] = round(v, 1)
+    result["by_config"] = {config_name(c): {k: round(v, 2) for k, v in runs[c].items()} for c in CONFIGS}
+    result["torch"] = torch.__version__
+    result["loadavg_1m"] = round(load_before, 2)  # other work on the machine skews the 2-thread numbers
+    return result
+
+
+def print_table(r):
+    print(f"PyTorch {r['torch']}, fastest thread configuration per item")
+    print(f"{'item':<22}{'value':>12}  {'unit':<9} threads")
+    cfg = r["thread_config"]
+    for g in r["gemm"]:
+        print(f"{'gemm n=' + str(g['n']):<22}{g['gflops']:>12.2f}  GFLOP/s   {cfg['gemm_' + str(g['n'])]}")
+    print(f"{'train step':<22}{r['train_step_ms']:>12.2f}  ms        {cfg['train']}")
+    for b, v in r["generate_tok_s"].items():
+        print(f"{'sampling batch ' + b:<22}{v:>12.1f}  tok/s     {cfg['generate_' + b]}")
+    print(f"{'train peak RSS':<22}{r['peak_rss_mb']:>12.1f}  MB        {cfg['train']}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier, about half the time)")
+    # internal: one thread configuration, in the subprocess run_config starts
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.worker:
+        torch.set_num_threads(args.threads)
+        print(json.dumps(all_items(args.quick)))
+        return
+    r = run_all(args.quick)
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print_table(r)
+
+
+if __name__ == "__main__":
+    main()
