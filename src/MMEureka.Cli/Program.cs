@@ -17,6 +17,8 @@ public static class Program
                      DataCommand.Create(),
                      RewardCommand.Create(),
                      ModelCommand.Create(),
+                     SftCommand.Create(),
+                     EvalCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
