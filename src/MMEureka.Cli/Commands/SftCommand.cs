@@ -39,11 +39,16 @@ internal static class SftCommand
             string dataDir = parse.GetValue(data) ?? SftData.DefaultDir(presetName);
             string runDir = parse.GetValue(output) ?? Path.Combine("runs", "sft-" + presetName);
 
+            // Workaround (reported): in a long run the engine's parallel attention calls OpenBLAS from ever new
+            // thread-pool threads until OpenBLAS aborts ("too many memory regions"); the managed GEMM has no such
+            // limit and trains as fast on 2 cores. An explicit MMEUREKA_BLAS still wins.
+            if (Environment.GetEnvironmentVariable(Torch.Gemm.EnvironmentVariable) is null)
+                Environment.SetEnvironmentVariable(Torch.Gemm.EnvironmentVariable, "managed");
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var splits = SftData.LoadOrGenerate(dataDir, config.Data, Console.WriteLine);
             var trainer = new SftTrainer(config, splits.Train, splits.Test, runDir);
             Console.WriteLine($"sft {presetName}: {trainer.Model.ParameterCount():N0} parameters, {config.Steps} steps x {config.BatchSize}, " +
-                              $"lr {config.LearningRate:G3}, {splits.Train.Count} train problems -> {trainer.RunDir}");
+                              $"lr {config.LearningRate:G3}, {splits.Train.Count} train problems, gemm {Torch.Gemm.Describe()} -> {trainer.RunDir}");
             var result = Train(trainer, config, parse.GetValue(resume), parse.GetValue(force));
             if (result.Stopped != null)
             {

@@ -16,25 +16,25 @@ public sealed record SftConfig
     /// <summary>Model shape.</summary>
     public MiniVlmConfig Model { get; init; } = new();
     /// <summary>Optimiser steps.</summary>
-    public int Steps { get; init; } = 600;
+    public int Steps { get; init; } = 2000;
     /// <summary>Sequences per step.</summary>
-    public int BatchSize { get; init; } = 32;
+    public int BatchSize { get; init; } = 16;
     /// <summary>Peak learning rate.</summary>
-    public double LearningRate { get; init; } = 2e-3;
+    public double LearningRate { get; init; } = 1.5e-3;
     /// <summary>Steps of linear warmup.</summary>
-    public int WarmupSteps { get; init; } = 30;
+    public int WarmupSteps { get; init; } = 50;
     /// <summary>Final learning rate as a fraction of the peak.</summary>
-    public double MinLrRatio { get; init; } = 0.1;
+    public double MinLrRatio { get; init; } = 0.05;
     /// <summary>AdamW decoupled weight decay.</summary>
     public double WeightDecay { get; init; } = 0.01;
     /// <summary>Largest global gradient L2 norm (clipped above).</summary>
     public double GradClip { get; init; } = 1.0;
     /// <summary>Evaluate every this many steps (and at the end); 0 = only at the end.</summary>
-    public int EvalEvery { get; init; } = 100;
+    public int EvalEvery { get; init; } = 500;
     /// <summary>Test problems used by the periodic evaluation (the first ones of the split).</summary>
     public int EvalProblems { get; init; } = 100;
     /// <summary>Save a checkpoint every this many steps (and at the end).</summary>
-    public int CheckpointEvery { get; init; } = 100;
+    public int CheckpointEvery { get; init; } = 500;
     /// <summary>Train problems used (0 = all).</summary>
     public int TrainProblems { get; init; }
     /// <summary>Longest generated response in evaluation.</summary>
@@ -56,8 +56,8 @@ public sealed record SftConfig
         "quick" => new SftConfig(),
         "full" => new SftConfig
         {
-            Preset = "full", Steps = 3000, WarmupSteps = 100, LearningRate = 1.5e-3, EvalEvery = 250, EvalProblems = 200,
-            CheckpointEvery = 250, Data = new MiniK12Config(Train: 10_000),
+            Preset = "full", Steps = 8000, WarmupSteps = 200, LearningRate = 1e-3, EvalEvery = 1000, EvalProblems = 200,
+            CheckpointEvery = 1000, Data = new MiniK12Config(Train: 10_000),
         },
         _ => throw new ArgumentException($"unknown preset '{preset}' (expected tiny, quick or full)"),
     };

@@ -137,7 +137,7 @@ public sealed class SftTrainer
 
     /// <summary>
     /// Indices of the training problems of step <paramref name="step"/> (0-based). Each epoch is a permutation
-    /// drawn from (seed, epoch), cut into windows of 16 batches; inside a window problems are sorted by length
+    /// drawn from (seed, epoch), cut into windows of 4 batches; inside a window problems are sorted by length
     /// before being cut into batches (less padding), and the window's batches are shuffled. A pure function of
     /// (seed, step): this is what makes resuming exact without saving a random state.
     /// </summary>
@@ -160,7 +160,7 @@ public sealed class SftTrainer
         var perm = Enumerable.Range(0, n).ToArray();
         Shuffle(perm, g);
         var batches = new int[perEpoch][];
-        const int window = 16;
+        const int window = 4;
         for (int w = 0; w < perEpoch; w += window)
         {
             int count = Math.Min(window, perEpoch - w);
