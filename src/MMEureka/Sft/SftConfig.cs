@@ -16,7 +16,7 @@ public sealed record SftConfig
     /// <summary>Model shape.</summary>
     public MiniVlmConfig Model { get; init; } = new();
     /// <summary>Optimiser steps.</summary>
-    public int Steps { get; init; } = 2000;
+    public int Steps { get; init; } = 2400;
     /// <summary>Sequences per step.</summary>
     public int BatchSize { get; init; } = 16;
     /// <summary>Peak learning rate.</summary>
@@ -30,11 +30,11 @@ public sealed record SftConfig
     /// <summary>Largest global gradient L2 norm (clipped above).</summary>
     public double GradClip { get; init; } = 1.0;
     /// <summary>Evaluate every this many steps (and at the end); 0 = only at the end.</summary>
-    public int EvalEvery { get; init; } = 500;
+    public int EvalEvery { get; init; } = 400;
     /// <summary>Test problems used by the periodic evaluation (the first ones of the split).</summary>
     public int EvalProblems { get; init; } = 100;
     /// <summary>Save a checkpoint every this many steps (and at the end).</summary>
-    public int CheckpointEvery { get; init; } = 500;
+    public int CheckpointEvery { get; init; } = 400;
     /// <summary>Train problems used (0 = all).</summary>
     public int TrainProblems { get; init; }
     /// <summary>Longest generated response in evaluation.</summary>

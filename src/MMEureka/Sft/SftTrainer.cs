@@ -75,7 +75,8 @@ public sealed class SftTrainer
     public SftResult Run(bool resume = false, int? stopAfter = null, Action<SftProgress>? progress = null, bool overwrite = false)
     {
         int step = 0;
-        if (resume) step = Restore();
+        double loss = double.NaN;
+        if (resume) (step, loss) = Restore();
         else
         {
             if (Directory.Exists(CheckpointDir) && !overwrite)
@@ -91,7 +92,6 @@ public sealed class SftTrainer
         var clock = Stopwatch.StartNew();
         int firstStep = step;
         long tokens = 0;
-        double loss = double.NaN;
         EvalReport? lastEval = null;
         string? stopped = null;
         using var metrics = new StreamWriter(MetricsPath, append: true);
@@ -192,9 +192,13 @@ public sealed class SftTrainer
         });
     }
 
-    /// <summary>Loads weights, optimizer state and step from the checkpoint; drops metrics lines written after it.</summary>
-    private int Restore()
+    /// <summary>Loads weights, optimizer state and step from the checkpoint; drops metrics lines written after it.
+    /// Returns the step and the loss logged at it.</summary>
+    private (int step, double loss) Restore()
     {
+        var configPath = Path.Combine(RunDir, "config.json");
+        if (File.Exists(configPath) && File.ReadAllText(configPath) != _config.ToJson())
+            throw new InvalidDataException($"{configPath}: the run was made with another configuration; resume it with the same settings or start a new run");
         var statePath = Path.Combine(CheckpointDir, "trainer.json");
         if (!File.Exists(statePath)) throw new FileNotFoundException($"cannot resume: {statePath} does not exist", statePath);
         var state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject
@@ -212,7 +216,8 @@ public sealed class SftTrainer
             ? File.ReadAllLines(MetricsPath).Where(l => l.Length > 0 && (JsonNode.Parse(l)?["step"]?.GetValue<int>() ?? int.MaxValue) <= step).ToList()
             : [];
         WriteAtomically(MetricsPath, string.Concat(kept.Select(l => l + "\n")));
-        return step;
+        var last = kept.Select(l => JsonNode.Parse(l)?["loss"]).LastOrDefault(v => v != null);
+        return (step, last?.GetValue<double>() ?? double.NaN);
     }
 
     private static void WriteLine(StreamWriter writer, JsonObject line)

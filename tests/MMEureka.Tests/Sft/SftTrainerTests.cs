@@ -139,6 +139,25 @@ public sealed class SftTrainerTests : IDisposable
     }
 
     [Fact]
+    public void ResumingAFinishedRunReusesItAndAnotherConfigIsRefused()
+    {
+        var config = Tiny(3);
+        var dir = Path.Combine(_root, "finished");
+        var first = new SftTrainer(config, Train, Test, dir);
+        var done = first.Run();
+        var metrics = File.ReadAllText(first.MetricsPath);
+        var again = new SftTrainer(config, Train, Test, dir);
+        var reused = again.Run(resume: true);
+        Assert.Equal(3, reused.Step);
+        Assert.Equal(done.Loss, reused.Loss);
+        Assert.Equal(metrics, File.ReadAllText(again.MetricsPath));
+        Assert.Equal(first.Model.lm_head.weight.data<float>(), again.Model.lm_head.weight.data<float>());
+
+        var other = new SftTrainer(config with { LearningRate = 1e-4 }, Train, Test, dir);
+        Assert.Contains("another configuration", Assert.Throws<InvalidDataException>(() => other.Run(resume: true)).Message);
+    }
+
+    [Fact]
     public void BatchesCoverEveryProblemOncePerEpochAndDependOnlyOnSeedAndStep()
     {
         var config = Tiny(10) with { TrainProblems = 24 };
