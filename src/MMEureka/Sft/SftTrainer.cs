@@ -48,6 +48,13 @@ public sealed class SftTrainer
     /// <summary>Folder of the latest checkpoint.</summary>
     public string CheckpointDir => Path.Combine(RunDir, "checkpoint");
 
+    /// <summary>True when the run folder holds a checkpoint made with this trainer's configuration (so
+    /// <c>Run(resume: true)</c> continues it, or reuses it when it has finished).</summary>
+    public bool HasCompatibleCheckpoint =>
+        File.Exists(Path.Combine(CheckpointDir, "trainer.json")) && File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) == _config.ToJson();
+
+    private string ConfigPath => Path.Combine(RunDir, "config.json");
+
     /// <summary>metrics.jsonl of the run.</summary>
     public string MetricsPath => Path.Combine(RunDir, "metrics.jsonl");
 
@@ -85,7 +92,7 @@ public sealed class SftTrainer
             Directory.CreateDirectory(RunDir);
             File.WriteAllText(MetricsPath, "");
         }
-        WriteAtomically(Path.Combine(RunDir, "config.json"), _config.ToJson());
+        WriteAtomically(ConfigPath, _config.ToJson());
 
         int last = Math.Min(_config.Steps, stopAfter ?? int.MaxValue);
         var schedule = optim.lr_scheduler.warmup_cosine(_config.WarmupSteps, _config.Steps, _config.MinLrRatio);
@@ -196,9 +203,8 @@ public sealed class SftTrainer
     /// Returns the step and the loss logged at it.</summary>
     private (int step, double loss) Restore()
     {
-        var configPath = Path.Combine(RunDir, "config.json");
-        if (File.Exists(configPath) && File.ReadAllText(configPath) != _config.ToJson())
-            throw new InvalidDataException($"{configPath}: the run was made with another configuration; resume it with the same settings or start a new run");
+        if (File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) != _config.ToJson())
+            throw new InvalidDataException($"{ConfigPath}: the run was made with another configuration; resume it with the same settings or start a new run");
         var statePath = Path.Combine(CheckpointDir, "trainer.json");
         if (!File.Exists(statePath)) throw new FileNotFoundException($"cannot resume: {statePath} does not exist", statePath);
         var state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject

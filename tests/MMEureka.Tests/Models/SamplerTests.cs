@@ -103,8 +103,8 @@ public class SamplerTests
         void Favour(int id)
         {
             using var _ = no_grad();
-            model.text.norm.weight.fill_(0);
-            model.text.norm.bias.fill_(1);
+            model.text.norm.weight!.fill_(0);
+            model.text.norm.bias!.fill_(1);
             model.lm_head.weight.fill_(0);
             model.lm_head.weight.narrow(0, id, 1).fill_(1);
         }

@@ -118,14 +118,14 @@ public sealed class SftTrainerTests : IDisposable
         var trainer = new SftTrainer(config, Train, Test, Path.Combine(_root, "nan"));
         var result = trainer.Run(progress: p =>
         {
-            if (p.Step == 4) using (no_grad()) trainer.Model.text.norm.weight.fill_(float.NaN);
+            if (p.Step == 4) using (no_grad()) trainer.Model.text.norm.weight!.fill_(float.NaN);
         });
         Assert.Equal(4, result.Step);
         Assert.NotNull(result.Stopped);
         Assert.Contains("step 5", result.Stopped);
         Assert.Contains("\"step\":3", File.ReadAllText(Path.Combine(trainer.CheckpointDir, "trainer.json")));
         var saved = MiniVlm.Load(trainer.CheckpointDir);
-        Assert.All(saved.text.norm.weight.data<float>(), v => Assert.True(float.IsFinite(v)));
+        Assert.All(saved.text.norm.weight!.data<float>(), v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]
@@ -147,6 +147,7 @@ public sealed class SftTrainerTests : IDisposable
         var done = first.Run();
         var metrics = File.ReadAllText(first.MetricsPath);
         var again = new SftTrainer(config, Train, Test, dir);
+        Assert.True(again.HasCompatibleCheckpoint);
         var reused = again.Run(resume: true);
         Assert.Equal(3, reused.Step);
         Assert.Equal(done.Loss, reused.Loss);
@@ -154,6 +155,7 @@ public sealed class SftTrainerTests : IDisposable
         Assert.Equal(first.Model.lm_head.weight.data<float>(), again.Model.lm_head.weight.data<float>());
 
         var other = new SftTrainer(config with { LearningRate = 1e-4 }, Train, Test, dir);
+        Assert.False(other.HasCompatibleCheckpoint);
         Assert.Contains("another configuration", Assert.Throws<InvalidDataException>(() => other.Run(resume: true)).Message);
     }
 
