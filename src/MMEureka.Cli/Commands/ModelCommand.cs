@@ -90,7 +90,7 @@ internal static class ModelCommand
     {
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint folder; without it, a freshly initialised default model." };
         var batch = new Option<int>("--batch") { Description = "Rows sampled together.", DefaultValueFactory = _ => 64 };
-        var tokens = new Option<int>("--tokens") { Description = "New tokens per row (an untrained model rarely stops early).", DefaultValueFactory = _ => 128 };
+        var tokens = new Option<int>("--tokens") { Description = "Most new tokens per row (rows that write </answer> or <eos> leave the batch).", DefaultValueFactory = _ => 128 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs after one warm-up; the median is reported.", DefaultValueFactory = _ => 3 };
         var command = new Command("throughput", "Measure KV-cached sampling speed in generated tokens per second.") { checkpoint, batch, tokens, repeats };
         command.SetAction(parse => CliErrors.Run(() =>

@@ -56,6 +56,10 @@ public sealed partial class MiniVlm : nn.Module
         }
     }
 
+    /// <summary>A stack of pre-LN blocks named 0, 1, ... (the vision and text towers differ only in width and depth).</summary>
+    internal static ModuleList<TransformerBlock> Blocks(int layers, int dim, int heads, MiniVlmConfig c) =>
+        nn.ModuleList(Enumerable.Range(0, layers).Select(_ => nn.TransformerBlock(dim, heads, c.MlpRatio, c.LayerNormEps)).ToArray());
+
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount()
     {
@@ -131,8 +135,7 @@ public sealed class VisionEncoder : nn.Module
         _c = c;
         patch_embed = nn.Linear(c.PatchFeatures, c.VisionDim);
         pos_embed = nn.Parameter(zeros(c.ImageTokens, c.VisionDim));
-        blocks = nn.ModuleList(Enumerable.Range(0, c.VisionLayers)
-            .Select(_ => nn.TransformerBlock(c.VisionDim, c.VisionHeads, c.MlpRatio, c.LayerNormEps)).ToArray());
+        blocks = MiniVlm.Blocks(c.VisionLayers, c.VisionDim, c.VisionHeads, c);
         norm = nn.LayerNorm(c.VisionDim, c.LayerNormEps);
         RegisterComponents();
     }
@@ -194,8 +197,7 @@ public sealed class TextDecoder : nn.Module
     {
         tok_embed = nn.Embedding(c.VocabSize, c.TextDim);
         pos_embed = nn.Parameter(zeros(c.MaxSequence, c.TextDim));
-        blocks = nn.ModuleList(Enumerable.Range(0, c.TextLayers)
-            .Select(_ => nn.TransformerBlock(c.TextDim, c.TextHeads, c.MlpRatio, c.LayerNormEps)).ToArray());
+        blocks = MiniVlm.Blocks(c.TextLayers, c.TextDim, c.TextHeads, c);
         norm = nn.LayerNorm(c.TextDim, c.LayerNormEps);
         RegisterComponents();
     }
