@@ -16,6 +16,9 @@ public static class Program
                      NotebookCommand.Create(),
                      DataCommand.Create(),
                      RewardCommand.Create(),
+                     ModelCommand.Create(),
+                     SftCommand.Create(),
+                     EvalCommand.Create(),
                      BenchCommand.Create(),
                      ParityCommand.Create(),
                  })

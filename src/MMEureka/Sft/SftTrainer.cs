@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MMEureka.Data;
+using MMEureka.Eval;
+using MMEureka.Models;
+using static MMEureka.Torch.torch;
+
+namespace MMEureka.Sft;
+
+/// <summary>What the trainer reports after every step (for progress bars and notebooks).</summary>
+public sealed record SftProgress(int Step, int TotalSteps, double Loss, double LearningRate, double GradNorm,
+    double TokensPerSecond, TimeSpan Elapsed, TimeSpan Eta, EvalReport? Eval);
+
+/// <summary>How a run ended.</summary>
+/// <param name="Step">Last completed step.</param>
+/// <param name="Loss">Loss of the last completed step.</param>
+/// <param name="Stopped">Why the run stopped early (non-finite loss), or null.</param>
+/// <param name="LastEval">The last evaluation, if any.</param>
+/// <param name="Checkpoint">Folder of the last good checkpoint.</param>
+public sealed record SftResult(int Step, double Loss, string? Stopped, EvalReport? LastEval, string Checkpoint);
+
+/// <summary>
+/// Supervised fine-tuning of the policy on gold solutions: the loss is the mean cross-entropy of response tokens
+/// only (prompt and padding carry none). A run folder holds config.json, metrics.jsonl (one JSON object per step
+/// and per evaluation, no timings, so a resumed run writes the same bytes) and checkpoint/ (model, tokenizer,
+/// optimizer.safetensors and trainer.json with the step). The data order is a pure function of (seed, step), so
+/// step + weights + optimizer moments are the whole state needed to resume.
+/// </summary>
+public sealed class SftTrainer
+{
+    private readonly SftConfig _config;
+    private readonly Tokenizer _tokenizer;
+    private readonly IReadOnlyList<Problem> _train;
+    private readonly IReadOnlyList<Problem> _eval;
+    private readonly List<(string name, Torch.Tensor parameter)> _parameters;
+    private readonly ResumableAdamW _optimizer;
+    private readonly Dictionary<int, int[][]> _epochs = [];
+    private readonly int[] _lengths;
+
+    /// <summary>The policy being trained.</summary>
+    public MiniVlm Model { get; }
+
+    /// <summary>Run folder.</summary>
+    public string RunDir { get; }
+
+    /// <summary>Folder of the latest checkpoint.</summary>
+    public string CheckpointDir => Path.Combine(RunDir, "checkpoint");
+
+    /// <summary>True when the run folder holds a checkpoint made with this trainer's configuration (so
+    /// <c>Run(resume: true)</c> continues it, or reuses it when it has finished).</summary>
+    public bool HasCompatibleCheckpoint =>
+        File.Exists(Path.Combine(CheckpointDir, "trainer.json")) && File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) == _config.ToJson();
+
+    private string ConfigPath => Path.Combine(RunDir, "config.json");
+
+    /// <summary>metrics.jsonl of the run.</summary>
+    public string MetricsPath => Path.Combine(RunDir, "metrics.jsonl");
+
+    /// <summary>Sets up a run: a fresh model from config.Seed, AdamW over all parameters.</summary>
+    public SftTrainer(SftConfig config, IReadOnlyList<Problem> train, IReadOnlyList<Problem> eval, string runDir, Tokenizer? tokenizer = null)
+    {
+        _config = config.Validate();
+        _tokenizer = tokenizer ?? new Tokenizer();
+        _train = config.TrainProblems > 0 ? train.Take(config.TrainProblems).ToList() : train;
+        if (_train.Count == 0) throw new ArgumentException("no training problems");
+        _eval = eval.Take(config.EvalProblems).ToList();
+        _lengths = _train.Select(p => p.Question.Length + Problem.TokenCount(p.GoldResponse)).ToArray();
+        RunDir = Path.GetFullPath(runDir);
+        Model = new MiniVlm(config.Model, config.Seed);
+        _parameters = Model.named_parameters().ToList();
+        _optimizer = new ResumableAdamW(_parameters, config.LearningRate, config.WeightDecay);
+    }
+
+    /// <summary>
+    /// Trains up to config.Steps (or until <paramref name="stopAfter"/> steps are done, then checkpoints). With
+    /// <paramref name="resume"/> the run continues from its checkpoint; otherwise the run folder must not hold one
+    /// (or <paramref name="overwrite"/> clears it). A non-finite loss or gradient norm stops the run, naming the
+    /// step, and leaves the last good checkpoint untouched.
+    /// </summary>
+    public SftResult Run(bool resume = false, int? stopAfter = null, Action<SftProgress>? progress = null, bool overwrite = false)
+    {
+        int step = 0;
+        double loss = double.NaN;
+        if (resume) (step, loss) = Restore();
+        else
+        {
+            if (Directory.Exists(CheckpointDir) && !overwrite)
+                throw new IOException($"{RunDir} already holds a run (checkpoint/); resume it or choose another folder");
+            if (Directory.Exists(CheckpointDir)) Directory.Delete(CheckpointDir, true);
+            Directory.CreateDirectory(RunDir);
+            File.WriteAllText(MetricsPath, "");
+        }
+        WriteAtomically(ConfigPath, _config.ToJson());
+
+        int last = Math.Min(_config.Steps, stopAfter ?? int.MaxValue);
+        var schedule = optim.lr_scheduler.warmup_cosine(_config.WarmupSteps, _config.Steps, _config.MinLrRatio);
+        var clock = Stopwatch.StartNew();
+        int firstStep = step;
+        long tokens = 0;
+        EvalReport? lastEval = null;
+        string? stopped = null;
+        using var metrics = new StreamWriter(MetricsPath, append: true);
+
+        while (step < last)
+        {
+            int next = step + 1;
+            double lr = _config.LearningRate * schedule(step);
+            _optimizer.param_groups[0].lr = lr;
+            var batch = BatchIndices(step).Select(i => _train[i]).ToList();
+            var prompts = batch.Select(p => PolicyPrompt.Encode(_tokenizer, p)).ToList();
+            var responses = batch.Select(p => PolicyPrompt.GoldResponse(_tokenizer, p)).ToList();
+            var pixels = batch.Select(p => PolicyPrompt.Pixels(p)).ToList();
+
+            _optimizer.zero_grad();
+            var lossTensor = PolicyLogProbs.ResponseLoss(Model, pixels, prompts, responses);
+            double value = lossTensor.item<float>();
+            if (!double.IsFinite(value)) { stopped = $"loss became {value} at step {next}"; break; }
+            lossTensor.backward();
+            double gradNorm = nn.utils.clip_grad_norm_(Model.parameters(), _config.GradClip);
+            if (!double.IsFinite(gradNorm)) { stopped = $"gradient norm became {gradNorm} at step {next}"; break; }
+            _optimizer.step();
+            step = next;
+            loss = value;
+            tokens += prompts.Sum(p => p.Length) + responses.Sum(r => r.Length);
+            WriteLine(metrics, new JsonObject { ["step"] = step, ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = gradNorm });
+
+            EvalReport? eval = null;
+            if (_eval.Count > 0 && ((_config.EvalEvery > 0 && step % _config.EvalEvery == 0) || step == _config.Steps))
+            {
+                eval = lastEval = Evaluator.Run(Model, _tokenizer, _eval, new EvalConfig { MaxNewTokens = _config.MaxNewTokens });
+                WriteLine(metrics, new JsonObject { ["step"] = step, ["eval_accuracy"] = eval.Accuracy, ["eval_format"] = eval.FormatRate, ["eval_problems"] = _eval.Count });
+            }
+            if (step % _config.CheckpointEvery == 0 || step == last) SaveCheckpoint(step);
+
+            var elapsed = clock.Elapsed;
+            int done = step - firstStep;
+            progress?.Invoke(new SftProgress(step, _config.Steps, loss, lr, gradNorm, tokens / Math.Max(elapsed.TotalSeconds, 1e-9),
+                elapsed, TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (last - step)), eval));
+        }
+        return new SftResult(step, loss, stopped, lastEval, CheckpointDir);
+    }
+
+    /// <summary>
+    /// Indices of the training problems of step <paramref name="step"/> (0-based). Each epoch is a permutation
+    /// drawn from (seed, epoch), cut into windows of 4 batches; inside a window problems are sorted by length
+    /// before being cut into batches (less padding), and the window's batches are shuffled. A pure function of
+    /// (seed, step): this is what makes resuming exact without saving a random state.
+    /// </summary>
+    public int[] BatchIndices(int step)
+    {
+        int perEpoch = Math.Max(1, _train.Count / _config.BatchSize);
+        int epoch = step / perEpoch;
+        if (!_epochs.TryGetValue(epoch, out var batches))
+        {
+            if (_epochs.Count > 2) _epochs.Clear();
+            _epochs[epoch] = batches = EpochBatches(epoch, perEpoch);
+        }
+        return batches[step % perEpoch];
+    }
+
+    private int[][] EpochBatches(int epoch, int perEpoch)
+    {
+        int n = _train.Count, b = _config.BatchSize;
+        var g = new Generator(_config.Seed * 7919 + epoch);
+        var perm = Enumerable.Range(0, n).ToArray();
+        Shuffle(perm, g);
+        var batches = new int[perEpoch][];
+        const int window = 4;
+        for (int w = 0; w < perEpoch; w += window)
+        {
+            int count = Math.Min(window, perEpoch - w);
+            // A batch larger than the data repeats problems (tiny runs); otherwise the window is a slice of perm.
+            var items = Enumerable.Range(w * b, count * b).Select(k => perm[k % n])
+                .OrderBy(i => _lengths[i]).ThenBy(i => i).ToArray();
+            var order = Enumerable.Range(0, count).ToArray();
+            Shuffle(order, g);
+            for (int j = 0; j < count; j++) batches[w + order[j]] = items[(j * b)..((j + 1) * b)];
+        }
+        return batches;
+    }
+
+    private static void Shuffle(int[] a, Generator g)
+    {
+        for (int j = a.Length - 1; j > 0; j--)
+        {
+            int r = g.NextInt(j + 1);
+            (a[j], a[r]) = (a[r], a[j]);
+        }
+    }
+
+    private void SaveCheckpoint(int step)
+    {
+        Model.Save(CheckpointDir, _tokenizer, dir =>
+        {
+            _optimizer.Save(Path.Combine(dir, "optimizer.safetensors"));
+            File.WriteAllText(Path.Combine(dir, "trainer.json"), new JsonObject { ["step"] = step, ["seed"] = _config.Seed }.ToJsonString());
+        });
+    }
+
+    /// <summary>Loads weights, optimizer state and step from the checkpoint; drops metrics lines written after it.
+    /// Returns the step and the loss logged at it.</summary>
+    private (int step, double loss) Restore()
+    {
+        if (File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) != _config.ToJson())
+            throw new InvalidDataException($"{ConfigPath}: the run was made with another configuration; resume it with the same settings or start a new run");
+        var statePath = Path.Combine(CheckpointDir, "trainer.json");
+        if (!File.Exists(statePath)) throw new FileNotFoundException($"cannot resume: {statePath} does not exist", statePath);
+        var state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject
+            ?? throw new InvalidDataException($"{statePath}: expected a JSON object");
+        int step = state["step"]?.GetValue<int>() ?? throw new InvalidDataException($"{statePath}: field step is missing");
+        long seed = state["seed"]?.GetValue<long>() ?? throw new InvalidDataException($"{statePath}: field seed is missing");
+        if (seed != _config.Seed) throw new InvalidDataException($"{statePath}: run seed {seed} differs from the config's {_config.Seed}");
+        var saved = MiniVlm.Load(CheckpointDir);
+        if (saved.Config != _config.Model) throw new InvalidDataException($"{CheckpointDir}: model shape differs from the config's");
+        Model.load_state_dict(saved.state_dict());
+        _optimizer.Load(Path.Combine(CheckpointDir, "optimizer.safetensors"));
+
+        // Keep the metrics of steps up to the checkpoint, so the file reads as one uninterrupted run.
+        var kept = File.Exists(MetricsPath)
+            ? File.ReadAllLines(MetricsPath).Where(l => l.Length > 0 && (JsonNode.Parse(l)?["step"]?.GetValue<int>() ?? int.MaxValue) <= step).ToList()
+            : [];
+        WriteAtomically(MetricsPath, string.Concat(kept.Select(l => l + "\n")));
+        var last = kept.Select(l => JsonNode.Parse(l)?["loss"]).LastOrDefault(v => v != null);
+        return (step, last?.GetValue<double>() ?? double.NaN);
+    }
+
+    private static void WriteLine(StreamWriter writer, JsonObject line)
+    {
+        writer.Write(line.ToJsonString());
+        writer.Write('\n');
+        writer.Flush();
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>Reads metrics.jsonl into (step, key, value) rows, for charts.</summary>
+    public static IReadOnlyList<(int step, string key, double value)> ReadMetrics(string path)
+    {
+        var rows = new List<(int, string, double)>();
+        int lineNo = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNo++;
+            if (line.Length == 0) continue;
+            JsonObject o;
+            try { o = JsonNode.Parse(line) as JsonObject ?? throw new FormatException("not an object"); }
+            catch (Exception e) when (e is JsonException or FormatException) { throw new FormatException($"{path}:{lineNo}: {e.Message}", e); }
+            int step = o["step"]?.GetValue<int>() ?? throw new FormatException($"{path}:{lineNo}: field step is missing");
+            foreach (var (key, value) in o)
+                if (key != "step" && value is JsonValue v && v.TryGetValue<double>(out var d)) rows.Add((step, key, d));
+        }
+        return rows;
+    }
+}
