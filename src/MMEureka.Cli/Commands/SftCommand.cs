@@ -39,9 +39,8 @@ internal static class SftCommand
             string dataDir = parse.GetValue(data) ?? SftData.DefaultDir(presetName);
             string runDir = parse.GetValue(output) ?? Path.Combine("runs", "sft-" + presetName);
 
-            // Workaround (reported): in a long run the engine's parallel attention calls OpenBLAS from ever new
-            // thread-pool threads until OpenBLAS aborts ("too many memory regions"); the managed GEMM has no such
-            // limit and trains as fast on 2 cores. An explicit MMEUREKA_BLAS still wins.
+            // The managed GEMM trained this model faster than OpenBLAS on 2 cores (3693 vs 2391 tok/s, same loss):
+            // its products are small. An explicit MMEUREKA_BLAS still wins.
             if (Environment.GetEnvironmentVariable(Torch.Gemm.EnvironmentVariable) is null)
                 Environment.SetEnvironmentVariable(Torch.Gemm.EnvironmentVariable, "managed");
             var clock = System.Diagnostics.Stopwatch.StartNew();

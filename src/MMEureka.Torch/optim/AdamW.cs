@@ -8,7 +8,7 @@ namespace MMEureka.Torch.Modules;
 /// AdamW in PyTorch's order: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 /// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)   (Loshchilov and Hutter 2019, Algorithm 2).
 /// </summary>
-public sealed class AdamW(IEnumerable<optim.ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay)
+public sealed partial class AdamW(IEnumerable<optim.ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay)
     : optim.Optimizer(groups, lr, weightDecay)
 {
     private readonly Dictionary<Tensor, float[]> _m = new(ReferenceEqualityComparer.Instance);

@@ -35,7 +35,7 @@ public sealed class SftTrainer
     private readonly IReadOnlyList<Problem> _train;
     private readonly IReadOnlyList<Problem> _eval;
     private readonly List<(string name, Torch.Tensor parameter)> _parameters;
-    private readonly ResumableAdamW _optimizer;
+    private readonly Torch.Modules.AdamW _optimizer;
     private readonly Dictionary<int, int[][]> _epochs = [];
     private readonly int[] _lengths;
 
@@ -70,7 +70,8 @@ public sealed class SftTrainer
         RunDir = Path.GetFullPath(runDir);
         Model = new MiniVlm(config.Model, config.Seed);
         _parameters = Model.named_parameters().ToList();
-        _optimizer = new ResumableAdamW(_parameters, config.LearningRate, config.WeightDecay);
+        // beta2 0.95: the usual choice for small transformers trained briefly (nanoGPT); state saved for exact resume.
+        _optimizer = optim.AdamW(_parameters.Select(p => p.parameter), config.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: config.WeightDecay);
     }
 
     /// <summary>
@@ -194,7 +195,7 @@ public sealed class SftTrainer
     {
         Model.Save(CheckpointDir, _tokenizer, dir =>
         {
-            _optimizer.Save(Path.Combine(dir, "optimizer.safetensors"));
+            _optimizer.save_state(Path.Combine(dir, "optimizer.safetensors"), _parameters);
             File.WriteAllText(Path.Combine(dir, "trainer.json"), new JsonObject { ["step"] = step, ["seed"] = _config.Seed }.ToJsonString());
         });
     }
@@ -215,7 +216,7 @@ public sealed class SftTrainer
         var saved = MiniVlm.Load(CheckpointDir);
         if (saved.Config != _config.Model) throw new InvalidDataException($"{CheckpointDir}: model shape differs from the config's");
         Model.load_state_dict(saved.state_dict());
-        _optimizer.Load(Path.Combine(CheckpointDir, "optimizer.safetensors"));
+        _optimizer.load_state(Path.Combine(CheckpointDir, "optimizer.safetensors"), _parameters);
 
         // Keep the metrics of steps up to the checkpoint, so the file reads as one uninterrupted run.
         var kept = File.Exists(MetricsPath)
