@@ -76,7 +76,7 @@ internal static class SftCommand
                 if (!due) return;
                 lastPrint = DateTime.UtcNow;
                 Console.WriteLine($"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:G3} {p.TokensPerSecond:F0} tok/s " +
-                                  $"elapsed {p.Elapsed:mm\\:ss} eta {p.Eta:mm\\:ss}" + EvalText(p.Eval));
+                                  $"elapsed {p.Elapsed:mm\\:ss} eta {p.Eta:mm\\:ss}" + EvalText(p));
             }, overwrite: force);
         }
         SftResult result = null!;
@@ -88,7 +88,7 @@ internal static class SftCommand
                 string evalText = "";
                 result = trainer.Run(resume, progress: p =>
                 {
-                    if (p.Eval != null) evalText = EvalText(p.Eval);
+                    if (p.Eval != null) evalText = EvalText(p);
                     task.Value = p.Step;
                     task.Description = Markup.Escape($"step {p.Step} loss {p.Loss:F3} {p.TokensPerSecond:F0} tok/s{evalText}");
                 }, overwrite: force);
@@ -96,7 +96,8 @@ internal static class SftCommand
         return result;
     }
 
-    private static string EvalText(EvalReport? e) => e == null ? "" : $" | eval acc {e.Accuracy:P0} fmt {e.FormatRate:P0}";
+    private static string EvalText(SftProgress p) =>
+        p.Eval is not { } e ? "" : $" | eval loss {p.EvalLoss:F4} acc {e.Accuracy:P0} fmt {e.FormatRate:P0}";
 
     private static bool Plain() => Console.IsOutputRedirected || Environment.GetEnvironmentVariable("CI") is { Length: > 0 };
 }

@@ -10,8 +10,9 @@ using static MMEureka.Torch.torch;
 namespace MMEureka.Sft;
 
 /// <summary>What the trainer reports after every step (for progress bars and notebooks).</summary>
+/// <param name="EvalLoss">Response-token cross-entropy on the evaluation problems, when this step evaluated.</param>
 public sealed record SftProgress(int Step, int TotalSteps, double Loss, double LearningRate, double GradNorm,
-    double TokensPerSecond, TimeSpan Elapsed, TimeSpan Eta, EvalReport? Eval);
+    double TokensPerSecond, TimeSpan Elapsed, TimeSpan Eta, EvalReport? Eval, double? EvalLoss = null);
 
 /// <summary>How a run ended.</summary>
 /// <param name="Step">Last completed step.</param>
@@ -128,19 +129,49 @@ public sealed class SftTrainer
             WriteLine(metrics, new JsonObject { ["step"] = step, ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = gradNorm });
 
             EvalReport? eval = null;
+            double? evalLoss = null;
             if (_eval.Count > 0 && ((_config.EvalEvery > 0 && step % _config.EvalEvery == 0) || step == _config.Steps))
             {
+                evalLoss = EvalLoss();
                 eval = lastEval = Evaluator.Run(Model, _tokenizer, _eval, new EvalConfig { MaxNewTokens = _config.MaxNewTokens });
-                WriteLine(metrics, new JsonObject { ["step"] = step, ["eval_accuracy"] = eval.Accuracy, ["eval_format"] = eval.FormatRate, ["eval_problems"] = _eval.Count });
+                WriteLine(metrics, new JsonObject
+                {
+                    ["step"] = step, ["eval_loss"] = evalLoss, ["eval_accuracy"] = eval.Accuracy, ["eval_format"] = eval.FormatRate,
+                    ["eval_problems"] = _eval.Count,
+                });
             }
             if (step % _config.CheckpointEvery == 0 || step == last) SaveCheckpoint(step);
 
             var elapsed = clock.Elapsed;
             int done = step - firstStep;
             progress?.Invoke(new SftProgress(step, _config.Steps, loss, lr, gradNorm, tokens / Math.Max(elapsed.TotalSeconds, 1e-9),
-                elapsed, TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (last - step)), eval));
+                elapsed, TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (last - step)), eval, evalLoss));
         }
         return new SftResult(step, loss, stopped, lastEval, CheckpointDir);
+    }
+
+    /// <summary>
+    /// Mean response-token cross-entropy of the gold solutions of the evaluation problems (teacher forced, no
+    /// gradients): the smooth companion of greedy accuracy, which moves in coarse jumps on 100 problems.
+    /// Weighted by tokens, so it is the same quantity as the training loss.
+    /// </summary>
+    public double EvalLoss()
+    {
+        if (_eval.Count == 0) return double.NaN;
+        using var _ = no_grad();
+        double sum = 0;
+        long count = 0;
+        for (int start = 0; start < _eval.Count; start += 32)
+        {
+            var chunk = _eval.Skip(start).Take(32).ToList();
+            var responses = chunk.Select(p => PolicyPrompt.GoldResponse(_tokenizer, p)).ToList();
+            var loss = PolicyLogProbs.ResponseLoss(Model, chunk.Select(p => PolicyPrompt.Pixels(p)).ToList(),
+                chunk.Select(p => PolicyPrompt.Encode(_tokenizer, p)).ToList(), responses);
+            int tokens = responses.Sum(r => r.Length);
+            sum += loss.item<float>() * tokens;
+            count += tokens;
+        }
+        return sum / count;
     }
 
     /// <summary>

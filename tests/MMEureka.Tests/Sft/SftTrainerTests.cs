@@ -98,6 +98,25 @@ public sealed class SftTrainerTests : IDisposable
     }
 
     [Fact]
+    public void EvalLossIsTheTokenMeanOverAllEvalProblemsAcrossChunks()
+    {
+        // 40 problems: two chunks of unequal size, so a plain mean of chunk means would differ from the token mean.
+        var eval = MiniK12Generator.GenerateSplit(new MiniK12Config(Seed: 6, Test: 40), Split.Test);
+        var config = Tiny(2) with { EvalProblems = 40 };
+        var trainer = new SftTrainer(config, Train, eval, Path.Combine(_root, "evalloss"));
+        var tok = new Tokenizer();
+        float whole;
+        // Sharper logits spread the per-token losses, so a mean of chunk means would miss the token mean.
+        using (no_grad()) trainer.Model.lm_head.weight.mul_(30f);
+        using (no_grad())
+            whole = PolicyLogProbs.ResponseLoss(trainer.Model, eval.Select(p => PolicyPrompt.Pixels(p)).ToList(),
+                eval.Select(p => PolicyPrompt.Encode(tok, p)).ToList(), eval.Select(p => PolicyPrompt.GoldResponse(tok, p)).ToList()).item<float>();
+        Assert.Equal(whole, trainer.EvalLoss(), 4);
+        trainer.Run();
+        Assert.Contains("\"eval_loss\"", File.ReadAllText(trainer.MetricsPath));
+    }
+
+    [Fact]
     public void ResumeAfterACrashDropsMetricsPastTheCheckpoint()
     {
         var config = Tiny(6);
