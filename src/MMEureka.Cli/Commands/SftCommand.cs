@@ -20,11 +20,12 @@ internal static class SftCommand
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps." };
         var batch = new Option<int?>("--batch-size") { Description = "Sequences per step." };
         var seed = new Option<long?>("--seed") { Description = "Seed of the initial weights and the data order." };
+        var readingWeight = new Option<double?>("--reading-weight") { Description = "Loss weight of the digits of the first solution step, the values read off the image (1: plain SFT)." };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Greedy evaluation every N steps (0: only at the end)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint." };
         var force = new Option<bool>("--force") { Description = "Start over in an --out folder that already holds a run." };
         var command = new Command("sft", "Fine-tune the policy on gold step-by-step solutions; writes metrics.jsonl and checkpoint/ under --out.")
-            { preset, data, output, lr, steps, batch, seed, evalEvery, resume, force };
+            { preset, data, output, lr, steps, batch, seed, readingWeight, evalEvery, resume, force };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             string presetName = parse.GetValue(preset)!;
@@ -33,6 +34,7 @@ internal static class SftCommand
             if (parse.GetValue(steps) is { } s) config = config with { Steps = s };
             if (parse.GetValue(batch) is { } b) config = config with { BatchSize = b };
             if (parse.GetValue(seed) is { } sd) config = config with { Seed = sd };
+            if (parse.GetValue(readingWeight) is { } rw) config = config with { ReadingWeight = rw };
             if (parse.GetValue(evalEvery) is { } e) config = config with { EvalEvery = e };
             config.Validate();
             if (parse.GetValue(resume) && parse.GetValue(force)) throw new ArgumentException("--resume and --force exclude each other");

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using MMEureka.Data;
 using MMEureka.Eval;
 using MMEureka.Models;
+using MMEureka.Torch;
 using static MMEureka.Torch.torch;
 
 namespace MMEureka.Sft;
@@ -116,10 +117,9 @@ public sealed class SftTrainer
             var pixels = batch.Select(p => PolicyPrompt.Pixels(p)).ToList();
 
             _optimizer.zero_grad();
-            var lossTensor = PolicyLogProbs.ResponseLoss(Model, pixels, prompts, responses);
-            double value = lossTensor.item<float>();
+            var (objective, value) = Objective(Model, batch, pixels, prompts, responses, _config.ReadingWeight);
             if (!double.IsFinite(value)) { stopped = $"loss became {value} at step {next}"; break; }
-            lossTensor.backward();
+            objective.backward();
             double gradNorm = nn.utils.clip_grad_norm_(Model.parameters(), _config.GradClip);
             if (!double.IsFinite(gradNorm)) { stopped = $"gradient norm became {gradNorm} at step {next}"; break; }
             _optimizer.step();
@@ -148,6 +148,33 @@ public sealed class SftTrainer
                 elapsed, TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (last - step)), eval, evalLoss));
         }
         return new SftResult(step, loss, stopped, lastEval, CheckpointDir);
+    }
+
+    /// <summary>
+    /// The SFT objective of one batch: a weighted mean of response-token cross-entropies, with weight
+    /// <paramref name="readingWeight"/> on the digits of the first solution step (the values read off the image,
+    /// <see cref="TokenRole.ReadingDigit"/>) and 1 on every other response token; weight 1 is the plain token mean.
+    /// Also returns the plain token mean (what metrics.jsonl logs as <c>loss</c>, comparable with <c>eval_loss</c>
+    /// whatever the weight).
+    /// </summary>
+    public static (Tensor objective, double meanNll) Objective(MiniVlm model, IReadOnlyList<Problem> problems,
+        IReadOnlyList<float[]> pixels, IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> responses, double readingWeight)
+    {
+        var (logProbs, mask) = PolicyLogProbs.Compute(model, pixels, prompts, responses);
+        int lmax = (int)logProbs.size(1);
+        var weights = new float[mask.Length];
+        for (int r = 0; r < problems.Count; r++)
+        {
+            var roles = readingWeight == 1 ? null : LossBreakdown.Roles(problems[r]);
+            for (int k = 0; k < responses[r].Length; k++)
+                weights[r * lmax + k] = roles?[k] == TokenRole.ReadingDigit ? (float)readingWeight : 1f;
+        }
+        var w = tensor(weights, logProbs.shape);
+        var objective = -(logProbs * w).sum() / weights.Sum();
+        var lp = logProbs.data<float>();
+        double sum = 0, count = 0;
+        for (int i = 0; i < lp.Length; i++) { sum -= lp[i] * mask[i]; count += mask[i]; }
+        return (objective, sum / count);
     }
 
     /// <summary>

@@ -55,4 +55,31 @@ public sealed class LossBreakdownTests
         Assert.Equal(rows.Select(r => r.Tokens), blank.Select(r => r.Tokens));
         Assert.NotEqual(rows[0].MeanNll, blank[0].MeanNll);
     }
+
+    [Fact]
+    public void SftObjectiveWeighsTheReadingDigits()
+    {
+        var tok = new Tokenizer();
+        var model = new MiniVlm(TestModels.Tiny with { MaxTextLen = 192 }, 4);
+        using (no_grad()) model.lm_head.weight.mul_(30f);
+        var problems = Problems.Take(12).ToList();
+        var pixels = problems.Select(p => PolicyPrompt.Pixels(p)).ToList();
+        var prompts = problems.Select(p => PolicyPrompt.Encode(tok, p)).ToList();
+        var responses = problems.Select(p => PolicyPrompt.GoldResponse(tok, p)).ToList();
+        var rows = LossBreakdown.Run(model, tok, problems);
+        double total = rows.Sum(r => r.MeanNll * r.Tokens), tokens = rows.Sum(r => r.Tokens);
+        var reading = rows.Single(r => r.Role == TokenRole.ReadingDigit);
+
+        using var noGrad = no_grad();
+        var (plain, plainMean) = SftTrainer.Objective(model, problems, pixels, prompts, responses, 1);
+        float reference = PolicyLogProbs.ResponseLoss(model, pixels, prompts, responses).item<float>();
+        Assert.Equal(reference, plain.item<float>(), 4);
+        Assert.Equal(reference, plainMean, 4);
+
+        var (weighted, weightedMean) = SftTrainer.Objective(model, problems, pixels, prompts, responses, 5);
+        double expected = (total + 4 * reading.MeanNll * reading.Tokens) / (tokens + 4 * reading.Tokens);
+        Assert.Equal(expected, weighted.item<float>(), 3);
+        Assert.Equal(reference, weightedMean, 4); // the logged loss stays the plain mean
+        Assert.True(Math.Abs(expected - reference) > 0.05, $"the weight should move the objective ({expected} vs {reference})");
+    }
 }
