@@ -46,7 +46,7 @@ internal static class FusedAttention
 
     private static void ForHeads(int count, long work, Action<int> body)
     {
-        if (work < ParallelWork || count == 1)
+        if (work < ParallelWork || count == 1 || Threads.Serial)
             for (int i = 0; i < count; i++) body(i);
         else Parallel.For(0, count, body);
     }

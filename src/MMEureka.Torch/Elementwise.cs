@@ -29,7 +29,7 @@ internal static class Loops
     /// <summary>Runs <paramref name="body"/>(start, length) over [0, n) in parallel chunks when n is large.</summary>
     public static void Chunked(int n, int minChunk, Action<int, int> body)
     {
-        int chunks = Math.Min(Environment.ProcessorCount * 4, n / Math.Max(minChunk, 1));
+        int chunks = Threads.Serial ? 1 : Math.Min(Environment.ProcessorCount * 4, n / Math.Max(minChunk, 1));
         if (chunks <= 1)
         {
             body(0, n);

@@ -140,16 +140,75 @@ public class GemmTests
         Check(Runner.OpenBlas, ta, tb, 300, 257, 129, 1.25f, 0.5f, seed: 21);
         Check(Runner.OpenBlas, ta, tb, 129, 300, 257, -1f, 2f, seed: 22);
         long before = Gemm.SplitThreshold;
+        int skinny = Gemm.SkinnyRows;
         try
         {
             Gemm.SplitThreshold = 0;
+            Gemm.SkinnyRows = 0;
             Check(Runner.OpenBlas, ta, tb, 10, 3, 5, 1f, 0f, seed: 23, nanC: true);
             Check(Runner.OpenBlas, ta, tb, 3, 17, 4, 0.5f, 1f, seed: 24);
         }
         finally
         {
             Gemm.SplitThreshold = before;
+            Gemm.SkinnyRows = skinny;
         }
+    }
+
+    [OpenBlasTheory]
+    [MemberData(nameof(Transposes))]
+    public void OpenBlas_threaded_path_of_the_split_mode_matches_reference(bool ta, bool tb)
+    {
+        long before = Gemm.OpenBlasThreadedThreshold;
+        try
+        {
+            Gemm.OpenBlasThreadedThreshold = 0;
+            Check(Runner.OpenBlas, ta, tb, 130, 33, 7, 1.25f, 0.5f, seed: 25);
+            Check(Runner.OpenBlas, ta, tb, 7, 130, 33, 1f, 0f, seed: 26, nanC: true);
+        }
+        finally
+        {
+            Gemm.OpenBlasThreadedThreshold = before;
+        }
+    }
+
+    [OpenBlasFact]
+    public void Split_mode_survives_threaded_and_single_threaded_callers_at_once()
+    {
+        // Half the callers take OpenBLAS's threaded path (threshold 0), the others the single-threaded one: the
+        // threaded calls must never overlap another call into the library.
+        const int callers = 64, n = 96;
+        var a = new float[n * n];
+        var b = new float[n * n];
+        var rng = new Random(6);
+        for (int i = 0; i < a.Length; i++) { a[i] = (float)rng.NextDouble() - 0.5f; b[i] = (float)rng.NextDouble() - 0.5f; }
+        var expected = new float[n * n];
+        Gemm.Reference(false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, expected, 0, n);
+        long before = Gemm.OpenBlasThreadedThreshold;
+        int wrong = 0;
+        try
+        {
+            Gemm.OpenBlasThreadedThreshold = (long)n * n * n;
+            using var start = new Barrier(callers);
+            var threads = Enumerable.Range(0, callers).Select(t => new Thread(() =>
+            {
+                var c = new float[n * n];
+                int rows = t % 2 == 0 ? n : n - 1; // n - 1 rows: below the threaded threshold
+                start.SignalAndWait();
+                for (int r = 0; r < 20; r++) Gemm.SgemmWith(GemmBackend.OpenBlas, false, false, rows, n, n, 1, a, 0, n, b, 0, n, 0, c, 0, n);
+                for (int i = 0; i < rows * n; i++)
+                    if (Math.Abs(c[i] - expected[i]) > 1e-4f) { Interlocked.Increment(ref wrong); break; }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+        }
+        finally
+        {
+            Gemm.OpenBlasThreadedThreshold = before;
+        }
+        Assert.Equal(0, wrong);
+        Assert.True(Gemm.SplitAcrossCores);
+        if (OpenBlas.NumThreads is int poolThreads) Assert.Equal(1, poolThreads);
     }
 
     [OpenBlasFact]
@@ -283,7 +342,7 @@ public class GemmTests
         try
         {
             OpenBlas.SetNumThreads(1);
-            Assert.Equal(1, OpenBlas.NumThreads);
+            if (OpenBlas.NumThreads is int poolThreads) Assert.Equal(1, poolThreads);
         }
         finally
         {
