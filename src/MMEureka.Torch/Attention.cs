@@ -56,43 +56,36 @@ internal static class FusedAttention
         => Gemm.SgemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, 0f, c, cOffset, ldc);
 
     // Head dimensions are small (32 here): a TensorPrimitives call per key costs more than the arithmetic, so
-    // decoding uses these two inlined loops.
+    // decoding uses inlined loops (Dot, WeightedRows).
 
-    /// <summary>Σ a[i] b[i] over n elements.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    /// <summary>Σ a[i] b[i] over n elements (two accumulators, fused multiply-adds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot(ref float a, ref float b, int n)
     {
         int i = 0;
         float sum = 0;
         if (Vector256.IsHardwareAccelerated && n >= 8)
         {
-            var acc = Vector256<float>.Zero;
-            for (; i <= n - 8; i += 8)
-                acc += Vector256.LoadUnsafe(ref a, (nuint)i) * Vector256.LoadUnsafe(ref b, (nuint)i);
-            sum = Vector256.Sum(acc);
+            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+            for (; i <= n - 16; i += 16)
+            {
+                acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)(i + 8)), Vector256.LoadUnsafe(ref b, (nuint)(i + 8)), acc1);
+            }
+            if (i <= n - 8)
+            {
+                acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+                i += 8;
+            }
+            sum = Vector256.Sum(acc0 + acc1);
         }
         for (; i < n; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
         return sum;
     }
 
-    /// <summary>y[i] += alpha x[i] over n elements.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static void Axpy(float alpha, ref float x, ref float y, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var va = Vector256.Create(alpha);
-            for (; i <= n - 8; i += 8)
-                (Vector256.LoadUnsafe(ref y, (nuint)i) + va * Vector256.LoadUnsafe(ref x, (nuint)i))
-                    .StoreUnsafe(ref y, (nuint)i);
-        }
-        for (; i < n; i++) Unsafe.Add(ref y, i) += alpha * Unsafe.Add(ref x, i);
-    }
-
     /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].</summary>
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
-        int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding)
+        int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, bool keepProbs = true)
     {
         var p = GC.AllocateUninitializedArray<float>(B * H * Tq * Tk);
         int keyOffset = Tk - Tq;
@@ -100,16 +93,18 @@ internal static class FusedAttention
         {
             int b = bh / H, h = bh % H;
             Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(b, h), k.Ld, v.Data, v.At(b, h), v.Ld, o.Data, o.At(b, h), o.Ld,
-                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk);
+                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk, keepProbs);
         });
         return p;
     }
 
     /// <summary>One (batch, head): scores, masked softmax into p, output rows. Plain arrays and offsets (not the
-    /// captured layouts) so that the JIT keeps everything in registers.</summary>
+    /// captured layouts) so that the JIT keeps everything in registers. Without <paramref name="keepProbs"/> (no
+    /// backward can follow) the decoding path leaves p unnormalised and divides the output row instead.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Head(float[] qd, int qOff, int qLd, float[] kd, int kOff, int kLd, float[] vd, int vOff, int vLd,
-        float[] od, int oOff, int oLd, float[] p, int pOff, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, int padOff)
+        float[] od, int oOff, int oLd, float[] p, int pOff, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, int padOff,
+        bool keepProbs)
     {
         int keyOffset = Tk - Tq;
         bool dots = Tq <= DotProductQueries;
@@ -118,6 +113,9 @@ internal static class FusedAttention
         {
             var row = p.AsSpan(pOff + i * Tk, Tk);
             int visible = causal ? Math.Clamp(keyOffset + i + 1, 0, Tk) : Tk;
+            row[visible..].Clear();
+            var seen = row[..visible];
+            float max = float.NegativeInfinity;
             if (dots)
             {
                 ref float qi = ref qd[qOff + i * qLd];
@@ -126,34 +124,91 @@ internal static class FusedAttention
                 for (int j = 0; j < visible; j++)
                     Unsafe.Add(ref r0, j) = scale * Dot(ref qi, ref Unsafe.Add(ref k0, j * kLd), D);
             }
-            row[visible..].Clear();
-            var seen = row[..visible];
             if (padding != null)
                 for (int j = 0; j < visible; j++)
                     if (padding[padOff + j] == 0) seen[j] = float.NegativeInfinity;
-            float max = visible == 0 ? float.NegativeInfinity : TensorPrimitives.Max(seen);
+            if (visible > 0) max = TensorPrimitives.Max(seen);
             if (float.IsNegativeInfinity(max))
             {
                 row.Clear(); // nothing visible: a zero output row rather than 0/0
                 if (dots) od.AsSpan(oOff + i * oLd, D).Clear();
                 continue;
             }
-            TensorPrimitives.Subtract(seen, max, seen);
-            TensorPrimitives.Exp(seen, seen);
-            TensorPrimitives.Divide(seen, TensorPrimitives.Sum(seen), seen);
-            if (dots)
-            {
-                od.AsSpan(oOff + i * oLd, D).Clear();
-                ref float oi = ref od[oOff + i * oLd];
-                ref float v0 = ref vd[vOff];
-                for (int j = 0; j < visible; j++)
-                {
-                    float w = seen[j];
-                    if (w != 0) Axpy(w, ref Unsafe.Add(ref v0, j * vLd), ref oi, D);
-                }
-            }
+            float inverse = 1f / VectorMath.ExpShiftedSum(seen, max);
+            if (!dots || keepProbs) TensorPrimitives.Multiply(seen, inverse, seen);
+            if (dots) WeightedRows(seen, vd, vOff, vLd, od, oOff + i * oLd, D, keepProbs ? 1f : inverse);
         }
         if (!dots) Product(false, false, Tq, D, Tk, 1f, p, pOff, Tk, vd, vOff, vLd, od, oOff, oLd);
+    }
+
+    /// <summary>o[0..D) = scale * Σ_j w[j] v_j, v_j the rows of v (ld apart): up to 32 output lanes stay in
+    /// registers while the keys stream past, two keys at a time into separate accumulators so that the fused
+    /// multiply-adds do not wait on each other.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WeightedRows(ReadOnlySpan<float> w, float[] vd, int vOff, int vLd, float[] od, int oOff, int D, float scale)
+    {
+        ref float w0 = ref MemoryMarshal.GetReference(w);
+        ref float o0 = ref od[oOff];
+        int n = w.Length, c = 0;
+        var s = Vector256.Create(scale);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; c <= D - 32; c += 32)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                ref float v = ref vd[vOff + c];
+                int j = 0;
+                for (; j <= n - 2; j += 2)
+                {
+                    var wa = Vector256.Create(Unsafe.Add(ref w0, j));
+                    var wb = Vector256.Create(Unsafe.Add(ref w0, j + 1));
+                    ref float va = ref Unsafe.Add(ref v, j * vLd);
+                    ref float vb = ref Unsafe.Add(ref va, vLd);
+                    a0 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va), a0);
+                    a1 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 24), a3);
+                    b0 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb), b0);
+                    b1 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb, 8), b1);
+                    b2 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb, 16), b2);
+                    b3 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb, 24), b3);
+                }
+                if (j < n)
+                {
+                    var wa = Vector256.Create(Unsafe.Add(ref w0, j));
+                    ref float va = ref Unsafe.Add(ref v, j * vLd);
+                    a0 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va), a0);
+                    a1 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 24), a3);
+                }
+                ((a0 + b0) * s).StoreUnsafe(ref o0, (nuint)c);
+                ((a1 + b1) * s).StoreUnsafe(ref o0, (nuint)(c + 8));
+                ((a2 + b2) * s).StoreUnsafe(ref o0, (nuint)(c + 16));
+                ((a3 + b3) * s).StoreUnsafe(ref o0, (nuint)(c + 24));
+            }
+            for (; c <= D - 8; c += 8)
+            {
+                Vector256<float> a = default, b = default;
+                ref float v = ref vd[vOff + c];
+                int j = 0;
+                for (; j <= n - 2; j += 2)
+                {
+                    a = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref w0, j)), Vector256.LoadUnsafe(ref Unsafe.Add(ref v, j * vLd)), a);
+                    b = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref w0, j + 1)), Vector256.LoadUnsafe(ref Unsafe.Add(ref v, (j + 1) * vLd)), b);
+                }
+                if (j < n) a = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref w0, j)), Vector256.LoadUnsafe(ref Unsafe.Add(ref v, j * vLd)), a);
+                ((a + b) * s).StoreUnsafe(ref o0, (nuint)c);
+            }
+        }
+        for (; c < D; c++)
+        {
+            float acc = 0;
+            ref float v = ref vd[vOff + c];
+            for (int j = 0; j < n; j++) acc += Unsafe.Add(ref w0, j) * Unsafe.Add(ref v, j * vLd);
+            Unsafe.Add(ref o0, c) = acc * scale;
+        }
     }
 
     /// <summary>Gradients of q, k, v (each written in full into its layout, or skipped when null) from the output
@@ -213,7 +268,7 @@ internal static class FusedAttention
         float scale = 1f / MathF.Sqrt(hd);
         var y = GC.AllocateUninitializedArray<float>(B * T * Dm);
         var o = HeadLayout.Packed(y, 0, T, heads, hd, 0, 1);
-        var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding);
+        var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding, keepProbs: Autograd.Enabled && qkv.requires_grad);
         return Autograd.Record(new Tensor(y, [B, T, Dm]), "SelfAttentionBackward", [qkv], g =>
         {
             var gy = g.contiguous();
@@ -255,7 +310,8 @@ public static partial class torch
                 var k = HeadLayout.Of(key);
                 var v = HeadLayout.Of(value);
                 var o = new float[B * H * Tq * D];
-                var p = FusedAttention.Forward(q, k, v, HeadLayout.Contiguous(o, H, Tq, D), B, H, Tq, Tk, D, sc, is_causal, padding);
+                var p = FusedAttention.Forward(q, k, v, HeadLayout.Contiguous(o, H, Tq, D), B, H, Tq, Tk, D, sc, is_causal, padding,
+                    keepProbs: Autograd.Enabled && (query.requires_grad || key.requires_grad || value.requires_grad));
 
                 var result = new Tensor(o, [B, H, Tq, D]);
                 return Autograd.Record(result, "ScaledDotProductAttentionBackward", [query, key, value], g =>

@@ -38,6 +38,7 @@ public static partial class torch
         void Shard(int i) => Threads.RunSerial(() =>
         {
             using var _ = grad ? null : no_grad();
+            if (Profiler.Enabled) Profiler.Mark();
             body(i);
         });
         if (count == 1 || Environment.ProcessorCount == 1)
