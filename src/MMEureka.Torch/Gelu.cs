@@ -69,16 +69,16 @@ internal static class Gelu
     {
         var z = Vector256.Abs(x) * Vector256.Create(SpecialFunctions.InvSqrt2);
         var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.5f) * z);
-        var p = Vector256.Create(C9);
-        p = p * t + Vector256.Create(C8);
-        p = p * t + Vector256.Create(C7);
-        p = p * t + Vector256.Create(C6);
-        p = p * t + Vector256.Create(C5);
-        p = p * t + Vector256.Create(C4);
-        p = p * t + Vector256.Create(C3);
-        p = p * t + Vector256.Create(C2);
-        p = p * t + Vector256.Create(C1);
-        p = p * t + Vector256.Create(C0);
+        // Horner with fused multiply-adds: the JIT does not fuse a * b + c itself.
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(C9), t, Vector256.Create(C8));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C7));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C6));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C5));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C4));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C3));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C2));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C1));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C0));
         Vector256<float> half; // erfc(z) / 2
         if (withGauss)
         {

@@ -17,14 +17,14 @@ internal static class VectorMath
         var underflow = Vector256.LessThan(x, Vector256.Create(-87.3f));
         x = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88f));
         var n = Vector256.Round(x * Vector256.Create(1.44269504088896341f));
-        var r = x - n * Vector256.Create(0.693359375f) - n * Vector256.Create(-2.12194440e-4f);
-        var y = Vector256.Create(1.9875691500e-4f);
-        y = y * r + Vector256.Create(1.3981999507e-3f);
-        y = y * r + Vector256.Create(8.3334519073e-3f);
-        y = y * r + Vector256.Create(4.1665795894e-2f);
-        y = y * r + Vector256.Create(1.6666665459e-1f);
-        y = y * r + Vector256.Create(5.0000001201e-1f);
-        y = y * (r * r) + r + Vector256<float>.One;
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), x);
+        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
+        var y = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
+        y = Vector256.FusedMultiplyAdd(y, r, Vector256.Create(8.3334519073e-3f));
+        y = Vector256.FusedMultiplyAdd(y, r, Vector256.Create(4.1665795894e-2f));
+        y = Vector256.FusedMultiplyAdd(y, r, Vector256.Create(1.6666665459e-1f));
+        y = Vector256.FusedMultiplyAdd(y, r, Vector256.Create(5.0000001201e-1f));
+        y = Vector256.FusedMultiplyAdd(y, r * r, r + Vector256<float>.One);
         var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
         return Vector256.AndNot(y * scale, underflow.AsSingle());
     }
