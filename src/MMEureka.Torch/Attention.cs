@@ -87,7 +87,7 @@ internal static class FusedAttention
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
         int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, bool keepProbs = true)
     {
-        var p = GC.AllocateUninitializedArray<float>(B * H * Tq * Tk);
+        var p = Buffers.Uninitialized(B * H * Tq * Tk);
         int keyOffset = Tk - Tq;
         ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
         {
@@ -224,7 +224,7 @@ internal static class FusedAttention
             if (dv is { } gv) Product(true, false, Tk, D, Tq, 1f, p, pOff, Tk, dO.Data, gOff, dO.Ld, gv.Data, gv.At(b, h), gv.Ld);
             if (dq == null && dk == null) return;
             // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
-            var dS = GC.AllocateUninitializedArray<float>(Tq * Tk);
+            var dS = Buffers.Uninitialized(Tq * Tk);
             Product(false, true, Tq, Tk, D, 1f, dO.Data, gOff, dO.Ld, v.Data, v.At(b, h), v.Ld, dS, 0, Tk);
             for (int i = 0; i < Tq; i++)
             {
@@ -266,7 +266,7 @@ internal static class FusedAttention
         if (cache != null) (k, v, Tk) = cache.AppendPacked(x.Storage, x.Offset, B, T, heads, hd);
         var padding = Padding(keyPaddingMask, B, Tk);
         float scale = 1f / MathF.Sqrt(hd);
-        var y = GC.AllocateUninitializedArray<float>(B * T * Dm);
+        var y = Buffers.Uninitialized(B * T * Dm);
         var o = HeadLayout.Packed(y, 0, T, heads, hd, 0, 1);
         var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding, keepProbs: Autograd.Enabled && qkv.requires_grad);
         return Autograd.Record(new Tensor(y, [B, T, Dm]), "SelfAttentionBackward", [qkv], g =>
@@ -274,12 +274,12 @@ internal static class FusedAttention
             var gy = g.contiguous();
             var dO = HeadLayout.Packed(gy.Storage, gy.Offset, T, heads, hd, 0, 1);
             // Without a cache q, k and v tile the gradient exactly; with one only q gets a gradient.
-            var dx = cache == null ? GC.AllocateUninitializedArray<float>(B * T * width) : new float[B * T * width];
+            var dx = cache == null ? Buffers.Uninitialized(B * T * width) : new float[B * T * width];
             Backward(p, dO, q, k, v, HeadLayout.Packed(dx, 0, T, heads, hd, 0, 3),
                 cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 1, 3) : null,
                 cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale);
             return [new Tensor(dx, [B, T, width])];
-        });
+        }, scratch: [p]);
     }
 }
 

@@ -146,7 +146,7 @@ public sealed partial class Tensor
     internal static Tensor Binary<TOp>(Tensor a, Tensor b) where TOp : IBinaryOp
     {
         var sizes = a.SameShape(b) ? (int[])a.Sizes.Clone() : Broadcast.Shape(a.Sizes, b.Sizes);
-        var dst = GC.AllocateUninitializedArray<float>(NumelOf(sizes));
+        var dst = Buffers.Uninitialized(NumelOf(sizes));
         var loop = new StridedLoop(sizes, [Broadcast.Strides(a, sizes), Broadcast.Strides(b, sizes), ContiguousStrides(sizes)],
             [a.Offset, b.Offset, 0]);
         while (loop.Next())
