@@ -74,5 +74,18 @@ public class BuffersTests
         Assert.Equal(upstream.mul(2).data<float>(), once);
         z.backward();
         Assert.Equal(upstream.mul(4).data<float>(), a.grad!.data<float>());
+
+        // p = w^T and q = v^T both feed p + q, and p also feeds p * u2: the sum's backward hands one gradient to both
+        // addends; p's copy is added to p's pending gradient and dropped, while q's copy stays pending and must not be
+        // recycled (the next same-sized array, e.g. a transposed copy for w's gradient, would overwrite it).
+        var w = Rand(5, 128, 128).requires_grad_();
+        var v = Rand(6, 128, 128).requires_grad_();
+        var u = Rand(7, 128, 128);
+        var u2 = Rand(8, 128, 128);
+        var pw = w.t().contiguous();
+        var qv = v.t().contiguous();
+        ((pw + qv).mul(u).sum() + pw.mul(u2).sum()).backward();
+        Assert.Equal(u.t().contiguous().data<float>(), v.grad!.data<float>());
+        Assert.Equal(u.add(u2).t().contiguous().data<float>(), w.grad!.data<float>());
     }
 }
