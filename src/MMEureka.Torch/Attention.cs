@@ -32,8 +32,9 @@ internal readonly record struct HeadLayout(float[] Data, int Offset, int BatchSt
 /// softmax(q k^T * scale + mask) v per (batch, head), forward and backward fused so that no graph of small ops over
 /// [B, H, Tq, Tk] is built. Causal: query i sees keys j &lt;= Tk - Tq + i (the queries are the last Tq positions, as
 /// with a KV cache). padding [B, Tk]: non-zero = the key may be attended to. A query that sees no key outputs zeros.
-/// Per-head products run on one thread each (the managed kernel) while heads run in parallel, so that the BLAS
-/// library's own threads do not fight the head loop for the cores.
+/// Per-head products run on one thread each (<see cref="Gemm.SgemmSerial"/>) while heads run in parallel. Causal
+/// heads go in blocks of <see cref="QueryBlock"/> queries, each multiplied only with the keys its last query sees:
+/// at 96 positions that skips a third of the products' work.
 /// </summary>
 internal static class FusedAttention
 {
@@ -51,9 +52,15 @@ internal static class FusedAttention
         else Parallel.For(0, count, body);
     }
 
+    /// <summary>Queries per block of a head's products (see the class summary).</summary>
+    private const int QueryBlock = 32;
+
+    /// <summary>Keys that queries [0, end) see: under a causal mask query i sees keys j &lt;= Tk - Tq + i.</summary>
+    private static int VisibleKeys(int end, int Tq, int Tk, bool causal) => causal ? Math.Clamp(Tk - Tq + end, 0, Tk) : Tk;
+
     private static void Product(bool transA, bool transB, int m, int n, int k, float alpha,
-        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset, int ldc)
-        => Gemm.SgemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, 0f, c, cOffset, ldc);
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset, int ldc, float beta = 0f)
+        => Gemm.SgemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
 
     // Head dimensions are small (32 here): a TensorPrimitives call per key costs more than the arithmetic, so
     // decoding uses inlined loops (Dot, WeightedRows).
@@ -108,7 +115,13 @@ internal static class FusedAttention
     {
         int keyOffset = Tk - Tq;
         bool dots = Tq <= DotProductQueries;
-        if (!dots) Product(false, true, Tq, Tk, D, scale, qd, qOff, qLd, kd, kOff, kLd, p, pOff, Tk);
+        if (!dots)
+            for (int i0 = 0; i0 < Tq; i0 += QueryBlock)
+            {
+                // Scores beyond a row's visible keys are left unwritten: the row loop below clears them.
+                int rows = Math.Min(QueryBlock, Tq - i0), keys = VisibleKeys(i0 + rows, Tq, Tk, causal);
+                if (keys > 0) Product(false, true, rows, keys, D, scale, qd, qOff + i0 * qLd, qLd, kd, kOff, kLd, p, pOff + i0 * Tk, Tk);
+            }
         for (int i = 0; i < Tq; i++)
         {
             var row = p.AsSpan(pOff + i * Tk, Tk);
@@ -138,7 +151,12 @@ internal static class FusedAttention
             if (!dots || keepProbs) TensorPrimitives.Multiply(seen, inverse, seen);
             if (dots) WeightedRows(seen, vd, vOff, vLd, od, oOff + i * oLd, D, keepProbs ? 1f : inverse);
         }
-        if (!dots) Product(false, false, Tq, D, Tk, 1f, p, pOff, Tk, vd, vOff, vLd, od, oOff, oLd);
+        if (!dots)
+            for (int i0 = 0; i0 < Tq; i0 += QueryBlock)
+            {
+                int rows = Math.Min(QueryBlock, Tq - i0), keys = VisibleKeys(i0 + rows, Tq, Tk, causal);
+                Product(false, false, rows, D, keys, 1f, p, pOff + i0 * Tk, Tk, vd, vOff, vLd, od, oOff + i0 * oLd, oLd);
+            }
     }
 
     /// <summary>o[0..D) = scale * Σ_j w[j] v_j, v_j the rows of v (ld apart): up to 32 output lanes stay in
@@ -214,29 +232,40 @@ internal static class FusedAttention
     /// <summary>Gradients of q, k, v (each written in full into its layout, or skipped when null) from the output
     /// gradient dO and the saved probabilities.</summary>
     public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
-        HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale)
+        HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale, bool causal)
     {
         ForHeads(B * H, 4L * B * H * Tq * Tk * D, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
             int b = bh / H, h = bh % H;
             int pOff = bh * Tq * Tk, gOff = dO.At(b, h);
-            // dV = P^T dO
-            if (dv is { } gv) Product(true, false, Tk, D, Tq, 1f, p, pOff, Tk, dO.Data, gOff, dO.Ld, gv.Data, gv.At(b, h), gv.Ld);
-            if (dq == null && dk == null) return;
-            // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
-            var dS = Buffers.Uninitialized(Tq * Tk);
-            Product(false, true, Tq, Tk, D, 1f, dO.Data, gOff, dO.Ld, v.Data, v.At(b, h), v.Ld, dS, 0, Tk);
-            for (int i = 0; i < Tq; i++)
+            var dS = dq != null || dk != null ? Buffers.Uninitialized(Tq * Tk) : null;
+            // Query blocks from the last one, which sees every key: it writes all of dV and dK (beta 0) and the
+            // earlier blocks add to the keys they see.
+            int last = (Tq - 1) / QueryBlock * QueryBlock;
+            for (int i0 = last; i0 >= 0; i0 -= QueryBlock)
             {
-                var ps = p.AsSpan(pOff + i * Tk, Tk);
-                var ds = dS.AsSpan(i * Tk, Tk);
-                float dot = TensorPrimitives.Dot(ps, ds);
-                TensorPrimitives.Subtract(ds, dot, ds);
-                TensorPrimitives.Multiply(ds, ps, ds);
+                int rows = Math.Min(QueryBlock, Tq - i0), keys = VisibleKeys(i0 + rows, Tq, Tk, causal);
+                float beta = i0 == last ? 0f : 1f;
+                if (keys == 0) continue;
+                int pBlock = pOff + i0 * Tk, gBlock = gOff + i0 * dO.Ld;
+                // dV = P^T dO
+                if (dv is { } gv) Product(true, false, keys, D, rows, 1f, p, pBlock, Tk, dO.Data, gBlock, dO.Ld, gv.Data, gv.At(b, h), gv.Ld, beta);
+                if (dS == null) continue;
+                // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
+                Product(false, true, rows, keys, D, 1f, dO.Data, gBlock, dO.Ld, v.Data, v.At(b, h), v.Ld, dS, i0 * Tk, Tk);
+                for (int i = i0; i < i0 + rows; i++)
+                {
+                    var ps = p.AsSpan(pOff + i * Tk, keys);
+                    var ds = dS.AsSpan(i * Tk, keys);
+                    float dot = TensorPrimitives.Dot(ps, ds);
+                    TensorPrimitives.Subtract(ds, dot, ds);
+                    TensorPrimitives.Multiply(ds, ps, ds);
+                }
+                // dQ = scale dS K, dK = scale dS^T Q
+                if (dq is { } gq) Product(false, false, rows, D, keys, scale, dS, i0 * Tk, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h) + i0 * gq.Ld, gq.Ld);
+                if (dk is { } gk) Product(true, false, keys, D, rows, scale, dS, i0 * Tk, Tk, q.Data, q.At(b, h) + i0 * q.Ld, q.Ld, gk.Data, gk.At(b, h), gk.Ld, beta);
             }
-            // dQ = scale dS K, dK = scale dS^T Q
-            if (dq is { } gq) Product(false, false, Tq, D, Tk, scale, dS, 0, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h), gq.Ld);
-            if (dk is { } gk) Product(true, false, Tk, D, Tq, scale, dS, 0, Tk, q.Data, q.At(b, h), q.Ld, gk.Data, gk.At(b, h), gk.Ld);
+            if (dS != null) Buffers.Return(dS); // private to this head
         });
     }
 
@@ -277,7 +306,7 @@ internal static class FusedAttention
             var dx = cache == null ? Buffers.Uninitialized(B * T * width) : new float[B * T * width];
             Backward(p, dO, q, k, v, HeadLayout.Packed(dx, 0, T, heads, hd, 0, 3),
                 cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 1, 3) : null,
-                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale);
+                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale, causal);
             return [new Tensor(dx, [B, T, width])];
         }, scratch: [p]);
     }
@@ -323,7 +352,7 @@ public static partial class torch
                     FusedAttention.Backward(p, new HeadLayout(dO.Storage, dO.Offset, H * Tq * D, Tq * D, D), q, k, v,
                         dq == null ? null : HeadLayout.Contiguous(dq, H, Tq, D),
                         dk == null ? null : HeadLayout.Contiguous(dk, H, Tk, D),
-                        dv == null ? null : HeadLayout.Contiguous(dv, H, Tk, D), B, H, Tq, Tk, D, sc);
+                        dv == null ? null : HeadLayout.Contiguous(dv, H, Tk, D), B, H, Tq, Tk, D, sc, is_causal);
                     return
                     [
                         dq == null ? null : new Tensor(dq, [B, H, Tq, D]),

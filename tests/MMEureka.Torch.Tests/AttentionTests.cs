@@ -36,6 +36,12 @@ public class AttentionTests
     // More queries than keys under a causal mask: the first rows see no key and come out as zeros.
     [InlineData(true, false, 4, 2)]
     [InlineData(true, true, 6, 3)]
+    // Several blocks of 32 queries, each multiplied only with the keys it sees (causal), with a cache-like offset,
+    // and more queries than keys.
+    [InlineData(true, true, 70, 70)]
+    [InlineData(true, false, 40, 75)]
+    [InlineData(false, true, 66, 33)]
+    [InlineData(true, false, 75, 40)]
     public void Fused_attention_matches_reference_and_finite_differences(bool causal, bool padded, int tq, int tk)
     {
         // Row 0 is left-padded (key 0 hidden), row 1 hides its second-to-last key.
