@@ -219,7 +219,7 @@ public static class Gemm
                 return;
             }
             // The calling thread holds the read side for its helpers, which then need not take it themselves.
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+            void Part(int part)
             {
                 int t0 = (int)((long)tiles * part / parts) * granule, t1 = Math.Min((int)((long)tiles * (part + 1) / parts) * granule, splitRows ? m : n);
                 if (t1 <= t0) return;
@@ -229,7 +229,9 @@ public static class Gemm
                 else
                     OpenBlas.Sgemm(transA, transB, m, t1 - t0, k, alpha, a, aOffset, lda,
                         b, bOffset + (transB ? t0 * ldb : t0), ldb, beta, c, cOffset + t0, ldc);
-            });
+            }
+            if (!CoreTeam.TryRun(parts, Part))
+                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
         }
         finally
         {

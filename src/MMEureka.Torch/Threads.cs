@@ -56,3 +56,94 @@ public static partial class torch
         }
     }
 }
+
+/// <summary>
+/// One helper thread per extra core that stays awake (spinning, then yielding) for a moment after each job, so that
+/// handing half of a 20 us product to another core costs about a microsecond instead of waking a parked pool
+/// thread. Parts are claimed, not assigned: the caller takes whatever no helper has started, so a helper that other
+/// processes keep off its core costs nothing but the hand-off. Used by the GEMM split; one caller at a time
+/// (others, and calls from a helper, get false and use the thread pool instead).
+/// </summary>
+internal static class CoreTeam
+{
+    /// <summary>Spin iterations (SpinWait: busy at first, then yielding the core) before a helper parks.</summary>
+    private const int SpinBeforeParking = 500;
+
+    private sealed class Job(Action<int> body, int parts)
+    {
+        public readonly Action<int> Body = body;
+        public readonly int Parts = parts;
+        public int Next;
+        public int Completed;
+        public Exception? Failure;
+
+        /// <summary>Runs unclaimed parts until none is left.</summary>
+        public void Work()
+        {
+            int part;
+            while ((part = Interlocked.Increment(ref Next) - 1) < Parts)
+            {
+                try { Body(part); }
+                catch (Exception e) { Interlocked.CompareExchange(ref Failure, e, null); }
+                Interlocked.Increment(ref Completed);
+            }
+        }
+    }
+
+    private sealed class Helper
+    {
+        public readonly ManualResetEventSlim Ready = new(false, SpinBeforeParking);
+        public volatile Job? Job;
+    }
+
+    private static readonly Helper[] _helpers = Start();
+    private static int _busy;
+    [ThreadStatic] private static bool _isHelper;
+
+    private static Helper[] Start()
+    {
+        var helpers = new Helper[Math.Max(0, Environment.ProcessorCount - 1)];
+        for (int i = 0; i < helpers.Length; i++)
+        {
+            var h = helpers[i] = new Helper();
+            new Thread(() => Loop(h)) { IsBackground = true, Name = $"MMEureka core team {i + 1}" }.Start();
+        }
+        return helpers;
+    }
+
+    private static void Loop(Helper h)
+    {
+        _isHelper = true;
+        while (true)
+        {
+            h.Ready.Wait();
+            h.Ready.Reset();
+            h.Job?.Work(); // a late wake-up may find the job finished: nothing left to claim
+        }
+    }
+
+    /// <summary>Runs body(0) .. body(parts - 1) on the calling thread and the helpers and returns when all are
+    /// done (rethrowing the first exception); false, with nothing run, when the team is busy or has no helpers.</summary>
+    public static bool TryRun(int parts, Action<int> body)
+    {
+        if (_helpers.Length == 0 || _isHelper || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
+        try
+        {
+            var job = new Job(body, parts);
+            for (int i = 0; i < Math.Min(parts - 1, _helpers.Length); i++)
+            {
+                _helpers[i].Job = job;
+                _helpers[i].Ready.Set();
+            }
+            job.Work();
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref job.Completed) < parts) spinner.SpinOnce(sleep1Threshold: -1);
+            if (job.Failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(job.Failure).Throw();
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+}

@@ -44,4 +44,34 @@ public class ThreadsTests
         Assert.Equal("shard 2 failed", e.Message);
         Assert.False(Threads.Serial);
     }
+
+    [Fact]
+    public void Core_team_runs_every_part_once_even_with_more_parts_than_cores_and_many_callers()
+    {
+        const int callers = 8, rounds = 200, parts = 5;
+        int declined = 0, wrong = 0;
+        var threads = Enumerable.Range(0, callers).Select(_ => new Thread(() =>
+        {
+            for (int r = 0; r < rounds; r++)
+            {
+                var ran = new int[parts];
+                if (!CoreTeam.TryRun(parts, p => Interlocked.Increment(ref ran[p])))
+                {
+                    Interlocked.Increment(ref declined); // busy: the caller falls back to the thread pool
+                    continue;
+                }
+                if (ran.Any(n => n != 1)) Interlocked.Increment(ref wrong);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Equal(0, wrong);
+        if (Environment.ProcessorCount > 1) Assert.True(declined < callers * rounds, "some calls must have run on the team");
+
+        var e = Assert.Throws<ArgumentException>(() =>
+        {
+            if (!CoreTeam.TryRun(3, p => { if (p == 2) throw new ArgumentException("part 2"); })) throw new ArgumentException("part 2");
+        });
+        Assert.Equal("part 2", e.Message);
+    }
 }
