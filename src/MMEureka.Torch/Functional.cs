@@ -25,8 +25,11 @@ public static partial class torch
                 float beta = 0;
                 if (bias != null)
                 {
-                    var b = bias.contiguous().detach().Span;
-                    for (int r = 0; r < rows; r++) b.CopyTo(y.AsSpan(r * outF, outF));
+                    var b = bias.contiguous().detach();
+                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(outF, 1)), (start, n) =>
+                    {
+                        for (int r = start; r < start + n; r++) b.Span.CopyTo(y.AsSpan(r * outF, outF));
+                    });
                     beta = 1;
                 }
                 var (xt, ldx) = Tensor.GemmLayout(rows, inF, x.Strides[0], x.Strides[1])!.Value;
@@ -55,8 +58,13 @@ public static partial class torch
                     }
                     if (bias != null && bias.requires_grad)
                     {
+                        // Column slices in parallel, each summed over the rows in order: the same result on any number of cores.
                         var gb = new float[outF];
-                        for (int r = 0; r < rows; r++) TensorPrimitives.Add(gb, gy.Storage.AsSpan(gy.Offset + r * outF, outF), gb);
+                        Loops.Chunked(outF, 64, (c0, n) =>
+                        {
+                            var acc = gb.AsSpan(c0, n);
+                            for (int r = 0; r < rows; r++) TensorPrimitives.Add(acc, gy.Storage.AsSpan(gy.Offset + r * outF + c0, n), acc);
+                        });
                         grads[2] = new Tensor(gb, [outF]);
                     }
                     return grads;

@@ -165,11 +165,14 @@ public static class Gemm
     public static long SplitThreshold { get; set; } =
         long.TryParse(Environment.GetEnvironmentVariable("MMEUREKA_SPLIT_THRESHOLD"), out var t) ? t : 1L << 20;
 
-    /// <summary>Products with at most this many rows stay on one core whatever their size: decoding's skinny
-    /// products (a batch of 64 rows x 128 x 512) measured slower split (85 vs 74 us for 64 x 128 x 384), and
-    /// PyTorch's own best configuration for sampling is one thread; samplers run batch shards on separate cores
-    /// instead (<see cref="torch.parallel_shards"/>).</summary>
+    /// <summary>Products with at most this many rows and fewer than <see cref="SkinnyMaxWork"/> multiply-adds stay on
+    /// one core: decoding's skinny products (a batch of 64 rows x 128 x 512) measured slower split (85 vs 74 us for
+    /// 64 x 128 x 384 on a busy machine), and PyTorch's own best configuration for sampling is one thread; samplers
+    /// run batch shards on separate cores instead (<see cref="torch.parallel_shards"/>).</summary>
     public static int SkinnyRows { get; set; } = 64;
+
+    /// <summary>See <see cref="SkinnyRows"/>: 2^24, four times decoding's largest product.</summary>
+    public static long SkinnyMaxWork { get; set; } = 1L << 24;
 
     /// <summary>From this many multiply-adds on (2^29, about 810^3) the split mode hands the product to OpenBLAS's
     /// own threads (one such call at a time): at n = 1024 two row slices that each pack all of B measured 0.84x of
@@ -209,7 +212,8 @@ public static class Gemm
         bool splitRows = m >= n;
         int granule = splitRows ? 8 : 16;
         int tiles = ((splitRows ? m : n) + granule - 1) / granule;
-        int parts = serial || work < SplitThreshold || m <= SkinnyRows ? 1 : Math.Min(cores, tiles);
+        bool skinny = m <= SkinnyRows && work < SkinnyMaxWork;
+        int parts = serial || work < SplitThreshold || skinny ? 1 : Math.Min(cores, tiles);
         threadsGate.EnterReadLock();
         try
         {

@@ -67,7 +67,7 @@ public static partial class torch
 internal static class CoreTeam
 {
     /// <summary>Spin iterations (SpinWait: busy at first, then yielding the core) before a helper parks.</summary>
-    private const int SpinBeforeParking = 500;
+    private const int SpinBeforeParking = 100;
 
     private sealed class Job(Action<int> body, int parts)
     {
