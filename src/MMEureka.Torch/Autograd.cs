@@ -110,10 +110,12 @@ internal static class Autograd
     private static long _allocatedAtLastCollect;
 
     /// <summary>
-    /// After a backward that freed its graph, the step's activations and gradients are garbage; the GC, left alone,
-    /// lets large-object garbage pile up for several steps (the training benchmark peaked near 800 MB with a live set
-    /// near 250 MB) and every fresh page costs a fault. A full collection here is cheap (the heap is a few thousand
-    /// objects, mostly float arrays that need no scanning) once enough was allocated since the last one.
+    /// After a backward that freed its graph, the step's activations are garbage (gradients and private buffers go
+    /// back to <see cref="Buffers"/>, but forward outputs may still be held by the caller, so only the GC can tell);
+    /// left alone, the GC lets large-object garbage pile up for several steps. Measured on the training benchmark
+    /// (144 MB allocated per step): peak working set 380 MB with this collection, 650 MB without. A full collection
+    /// here is cheap (about 2.5 ms: the heap is a few thousand objects, mostly float arrays that need no scanning)
+    /// once enough was allocated since the last one.
     /// </summary>
     private static void CollectIfDue()
     {
