@@ -103,6 +103,9 @@ internal static class CoreTeam
     private static Helper[] Start()
     {
         var helpers = new Helper[Math.Max(0, Environment.ProcessorCount - 1)];
+        // The helpers live for the whole process: they must not inherit whatever async-local state (such as a
+        // backward pass's record of its buffers) the first caller happens to have.
+        using var _ = ExecutionContext.SuppressFlow();
         for (int i = 0; i < helpers.Length; i++)
         {
             var h = helpers[i] = new Helper();
