@@ -32,8 +32,9 @@ internal readonly record struct HeadLayout(float[] Data, int Offset, int BatchSt
 /// softmax(q k^T * scale + mask) v per (batch, head), forward and backward fused so that no graph of small ops over
 /// [B, H, Tq, Tk] is built. Causal: query i sees keys j &lt;= Tk - Tq + i (the queries are the last Tq positions, as
 /// with a KV cache). padding [B, Tk]: non-zero = the key may be attended to. A query that sees no key outputs zeros.
-/// Per-head products run on one thread each (the managed kernel) while heads run in parallel, so that the BLAS
-/// library's own threads do not fight the head loop for the cores.
+/// Per-head products run on one thread each (<see cref="Gemm.SgemmSerial"/>) while heads run in parallel. Causal
+/// heads go in blocks of <see cref="QueryBlock"/> queries, each multiplied only with the keys its last query sees:
+/// at 96 positions that skips a third of the products' work.
 /// </summary>
 internal static class FusedAttention
 {
@@ -46,78 +47,88 @@ internal static class FusedAttention
 
     private static void ForHeads(int count, long work, Action<int> body)
     {
-        if (work < ParallelWork || count == 1)
+        if (work < ParallelWork || count == 1 || Threads.Serial)
             for (int i = 0; i < count; i++) body(i);
         else Parallel.For(0, count, body);
     }
 
+    /// <summary>Queries per block of a head's products (see the class summary).</summary>
+    private const int QueryBlock = 32;
+
+    /// <summary>Keys that queries [0, end) see: under a causal mask query i sees keys j &lt;= Tk - Tq + i.</summary>
+    private static int VisibleKeys(int end, int Tq, int Tk, bool causal) => causal ? Math.Clamp(Tk - Tq + end, 0, Tk) : Tk;
+
     private static void Product(bool transA, bool transB, int m, int n, int k, float alpha,
-        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset, int ldc)
-        => Gemm.SgemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, 0f, c, cOffset, ldc);
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] c, int cOffset, int ldc, float beta = 0f)
+        => Gemm.SgemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
 
     // Head dimensions are small (32 here): a TensorPrimitives call per key costs more than the arithmetic, so
-    // decoding uses these two inlined loops.
+    // decoding uses inlined loops (Dot, WeightedRows).
 
-    /// <summary>Σ a[i] b[i] over n elements.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    /// <summary>Σ a[i] b[i] over n elements (two accumulators, fused multiply-adds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot(ref float a, ref float b, int n)
     {
         int i = 0;
         float sum = 0;
         if (Vector256.IsHardwareAccelerated && n >= 8)
         {
-            var acc = Vector256<float>.Zero;
-            for (; i <= n - 8; i += 8)
-                acc += Vector256.LoadUnsafe(ref a, (nuint)i) * Vector256.LoadUnsafe(ref b, (nuint)i);
-            sum = Vector256.Sum(acc);
+            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+            for (; i <= n - 16; i += 16)
+            {
+                acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)(i + 8)), Vector256.LoadUnsafe(ref b, (nuint)(i + 8)), acc1);
+            }
+            if (i <= n - 8)
+            {
+                acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+                i += 8;
+            }
+            sum = Vector256.Sum(acc0 + acc1);
         }
         for (; i < n; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
         return sum;
     }
 
-    /// <summary>y[i] += alpha x[i] over n elements.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static void Axpy(float alpha, ref float x, ref float y, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var va = Vector256.Create(alpha);
-            for (; i <= n - 8; i += 8)
-                (Vector256.LoadUnsafe(ref y, (nuint)i) + va * Vector256.LoadUnsafe(ref x, (nuint)i))
-                    .StoreUnsafe(ref y, (nuint)i);
-        }
-        for (; i < n; i++) Unsafe.Add(ref y, i) += alpha * Unsafe.Add(ref x, i);
-    }
-
     /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].</summary>
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
-        int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding)
+        int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, bool keepProbs = true)
     {
-        var p = GC.AllocateUninitializedArray<float>(B * H * Tq * Tk);
+        var p = Buffers.Uninitialized(B * H * Tq * Tk);
         int keyOffset = Tk - Tq;
         ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
         {
             int b = bh / H, h = bh % H;
             Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(b, h), k.Ld, v.Data, v.At(b, h), v.Ld, o.Data, o.At(b, h), o.Ld,
-                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk);
+                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk, keepProbs);
         });
         return p;
     }
 
     /// <summary>One (batch, head): scores, masked softmax into p, output rows. Plain arrays and offsets (not the
-    /// captured layouts) so that the JIT keeps everything in registers.</summary>
+    /// captured layouts) so that the JIT keeps everything in registers. Without <paramref name="keepProbs"/> (no
+    /// backward can follow) the decoding path leaves p unnormalised and divides the output row instead.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Head(float[] qd, int qOff, int qLd, float[] kd, int kOff, int kLd, float[] vd, int vOff, int vLd,
-        float[] od, int oOff, int oLd, float[] p, int pOff, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, int padOff)
+        float[] od, int oOff, int oLd, float[] p, int pOff, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, int padOff,
+        bool keepProbs)
     {
         int keyOffset = Tk - Tq;
         bool dots = Tq <= DotProductQueries;
-        if (!dots) Product(false, true, Tq, Tk, D, scale, qd, qOff, qLd, kd, kOff, kLd, p, pOff, Tk);
+        if (!dots)
+            for (int i0 = 0; i0 < Tq; i0 += QueryBlock)
+            {
+                // Scores beyond a row's visible keys are left unwritten: the row loop below clears them.
+                int rows = Math.Min(QueryBlock, Tq - i0), keys = VisibleKeys(i0 + rows, Tq, Tk, causal);
+                if (keys > 0) Product(false, true, rows, keys, D, scale, qd, qOff + i0 * qLd, qLd, kd, kOff, kLd, p, pOff + i0 * Tk, Tk);
+            }
         for (int i = 0; i < Tq; i++)
         {
             var row = p.AsSpan(pOff + i * Tk, Tk);
             int visible = causal ? Math.Clamp(keyOffset + i + 1, 0, Tk) : Tk;
+            row[visible..].Clear();
+            var seen = row[..visible];
+            float max = float.NegativeInfinity;
             if (dots)
             {
                 ref float qi = ref qd[qOff + i * qLd];
@@ -126,62 +137,135 @@ internal static class FusedAttention
                 for (int j = 0; j < visible; j++)
                     Unsafe.Add(ref r0, j) = scale * Dot(ref qi, ref Unsafe.Add(ref k0, j * kLd), D);
             }
-            row[visible..].Clear();
-            var seen = row[..visible];
             if (padding != null)
                 for (int j = 0; j < visible; j++)
                     if (padding[padOff + j] == 0) seen[j] = float.NegativeInfinity;
-            float max = visible == 0 ? float.NegativeInfinity : TensorPrimitives.Max(seen);
+            if (visible > 0) max = TensorPrimitives.Max(seen);
             if (float.IsNegativeInfinity(max))
             {
                 row.Clear(); // nothing visible: a zero output row rather than 0/0
                 if (dots) od.AsSpan(oOff + i * oLd, D).Clear();
                 continue;
             }
-            TensorPrimitives.Subtract(seen, max, seen);
-            TensorPrimitives.Exp(seen, seen);
-            TensorPrimitives.Divide(seen, TensorPrimitives.Sum(seen), seen);
-            if (dots)
+            float inverse = 1f / VectorMath.ExpShiftedSum(seen, max);
+            if (!dots || keepProbs) TensorPrimitives.Multiply(seen, inverse, seen);
+            if (dots) WeightedRows(seen, vd, vOff, vLd, od, oOff + i * oLd, D, keepProbs ? 1f : inverse);
+        }
+        if (!dots)
+            for (int i0 = 0; i0 < Tq; i0 += QueryBlock)
             {
-                od.AsSpan(oOff + i * oLd, D).Clear();
-                ref float oi = ref od[oOff + i * oLd];
-                ref float v0 = ref vd[vOff];
-                for (int j = 0; j < visible; j++)
+                int rows = Math.Min(QueryBlock, Tq - i0), keys = VisibleKeys(i0 + rows, Tq, Tk, causal);
+                Product(false, false, rows, D, keys, 1f, p, pOff + i0 * Tk, Tk, vd, vOff, vLd, od, oOff + i0 * oLd, oLd);
+            }
+    }
+
+    /// <summary>o[0..D) = scale * Σ_j w[j] v_j, v_j the rows of v (ld apart): up to 32 output lanes stay in
+    /// registers while the keys stream past, two keys at a time into separate accumulators so that the fused
+    /// multiply-adds do not wait on each other.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WeightedRows(ReadOnlySpan<float> w, float[] vd, int vOff, int vLd, float[] od, int oOff, int D, float scale)
+    {
+        ref float w0 = ref MemoryMarshal.GetReference(w);
+        ref float o0 = ref od[oOff];
+        int n = w.Length, c = 0;
+        var s = Vector256.Create(scale);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; c <= D - 32; c += 32)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                ref float v = ref vd[vOff + c];
+                int j = 0;
+                for (; j <= n - 2; j += 2)
                 {
-                    float w = seen[j];
-                    if (w != 0) Axpy(w, ref Unsafe.Add(ref v0, j * vLd), ref oi, D);
+                    var wa = Vector256.Create(Unsafe.Add(ref w0, j));
+                    var wb = Vector256.Create(Unsafe.Add(ref w0, j + 1));
+                    ref float va = ref Unsafe.Add(ref v, j * vLd);
+                    ref float vb = ref Unsafe.Add(ref va, vLd);
+                    a0 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va), a0);
+                    a1 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 24), a3);
+                    b0 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb), b0);
+                    b1 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb, 8), b1);
+                    b2 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb, 16), b2);
+                    b3 = Vector256.FusedMultiplyAdd(wb, Vector256.LoadUnsafe(ref vb, 24), b3);
                 }
+                if (j < n)
+                {
+                    var wa = Vector256.Create(Unsafe.Add(ref w0, j));
+                    ref float va = ref Unsafe.Add(ref v, j * vLd);
+                    a0 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va), a0);
+                    a1 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(wa, Vector256.LoadUnsafe(ref va, 24), a3);
+                }
+                ((a0 + b0) * s).StoreUnsafe(ref o0, (nuint)c);
+                ((a1 + b1) * s).StoreUnsafe(ref o0, (nuint)(c + 8));
+                ((a2 + b2) * s).StoreUnsafe(ref o0, (nuint)(c + 16));
+                ((a3 + b3) * s).StoreUnsafe(ref o0, (nuint)(c + 24));
+            }
+            for (; c <= D - 8; c += 8)
+            {
+                Vector256<float> a = default, b = default;
+                ref float v = ref vd[vOff + c];
+                int j = 0;
+                for (; j <= n - 2; j += 2)
+                {
+                    a = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref w0, j)), Vector256.LoadUnsafe(ref Unsafe.Add(ref v, j * vLd)), a);
+                    b = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref w0, j + 1)), Vector256.LoadUnsafe(ref Unsafe.Add(ref v, (j + 1) * vLd)), b);
+                }
+                if (j < n) a = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref w0, j)), Vector256.LoadUnsafe(ref Unsafe.Add(ref v, j * vLd)), a);
+                ((a + b) * s).StoreUnsafe(ref o0, (nuint)c);
             }
         }
-        if (!dots) Product(false, false, Tq, D, Tk, 1f, p, pOff, Tk, vd, vOff, vLd, od, oOff, oLd);
+        for (; c < D; c++)
+        {
+            float acc = 0;
+            ref float v = ref vd[vOff + c];
+            for (int j = 0; j < n; j++) acc += Unsafe.Add(ref w0, j) * Unsafe.Add(ref v, j * vLd);
+            Unsafe.Add(ref o0, c) = acc * scale;
+        }
     }
 
     /// <summary>Gradients of q, k, v (each written in full into its layout, or skipped when null) from the output
     /// gradient dO and the saved probabilities.</summary>
     public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
-        HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale)
+        HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale, bool causal)
     {
         ForHeads(B * H, 4L * B * H * Tq * Tk * D, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
             int b = bh / H, h = bh % H;
             int pOff = bh * Tq * Tk, gOff = dO.At(b, h);
-            // dV = P^T dO
-            if (dv is { } gv) Product(true, false, Tk, D, Tq, 1f, p, pOff, Tk, dO.Data, gOff, dO.Ld, gv.Data, gv.At(b, h), gv.Ld);
-            if (dq == null && dk == null) return;
-            // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
-            var dS = GC.AllocateUninitializedArray<float>(Tq * Tk);
-            Product(false, true, Tq, Tk, D, 1f, dO.Data, gOff, dO.Ld, v.Data, v.At(b, h), v.Ld, dS, 0, Tk);
-            for (int i = 0; i < Tq; i++)
+            var dS = dq != null || dk != null ? Buffers.Uninitialized(Tq * Tk) : null;
+            // Query blocks from the last one, which sees every key: it writes all of dV and dK (beta 0) and the
+            // earlier blocks add to the keys they see.
+            int last = (Tq - 1) / QueryBlock * QueryBlock;
+            for (int i0 = last; i0 >= 0; i0 -= QueryBlock)
             {
-                var ps = p.AsSpan(pOff + i * Tk, Tk);
-                var ds = dS.AsSpan(i * Tk, Tk);
-                float dot = TensorPrimitives.Dot(ps, ds);
-                TensorPrimitives.Subtract(ds, dot, ds);
-                TensorPrimitives.Multiply(ds, ps, ds);
+                int rows = Math.Min(QueryBlock, Tq - i0), keys = VisibleKeys(i0 + rows, Tq, Tk, causal);
+                float beta = i0 == last ? 0f : 1f;
+                if (keys == 0) continue;
+                int pBlock = pOff + i0 * Tk, gBlock = gOff + i0 * dO.Ld;
+                // dV = P^T dO
+                if (dv is { } gv) Product(true, false, keys, D, rows, 1f, p, pBlock, Tk, dO.Data, gBlock, dO.Ld, gv.Data, gv.At(b, h), gv.Ld, beta);
+                if (dS == null) continue;
+                // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
+                Product(false, true, rows, keys, D, 1f, dO.Data, gBlock, dO.Ld, v.Data, v.At(b, h), v.Ld, dS, i0 * Tk, Tk);
+                for (int i = i0; i < i0 + rows; i++)
+                {
+                    var ps = p.AsSpan(pOff + i * Tk, keys);
+                    var ds = dS.AsSpan(i * Tk, keys);
+                    float dot = TensorPrimitives.Dot(ps, ds);
+                    TensorPrimitives.Subtract(ds, dot, ds);
+                    TensorPrimitives.Multiply(ds, ps, ds);
+                }
+                // dQ = scale dS K, dK = scale dS^T Q
+                if (dq is { } gq) Product(false, false, rows, D, keys, scale, dS, i0 * Tk, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h) + i0 * gq.Ld, gq.Ld);
+                if (dk is { } gk) Product(true, false, keys, D, rows, scale, dS, i0 * Tk, Tk, q.Data, q.At(b, h) + i0 * q.Ld, q.Ld, gk.Data, gk.At(b, h), gk.Ld, beta);
             }
-            // dQ = scale dS K, dK = scale dS^T Q
-            if (dq is { } gq) Product(false, false, Tq, D, Tk, scale, dS, 0, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h), gq.Ld);
-            if (dk is { } gk) Product(true, false, Tk, D, Tq, scale, dS, 0, Tk, q.Data, q.At(b, h), q.Ld, gk.Data, gk.At(b, h), gk.Ld);
+            if (dS != null) Buffers.Return(dS); // private to this head
         });
     }
 
@@ -211,20 +295,20 @@ internal static class FusedAttention
         if (cache != null) (k, v, Tk) = cache.AppendPacked(x.Storage, x.Offset, B, T, heads, hd);
         var padding = Padding(keyPaddingMask, B, Tk);
         float scale = 1f / MathF.Sqrt(hd);
-        var y = GC.AllocateUninitializedArray<float>(B * T * Dm);
+        var y = Buffers.Uninitialized(B * T * Dm);
         var o = HeadLayout.Packed(y, 0, T, heads, hd, 0, 1);
-        var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding);
+        var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding, keepProbs: Autograd.Enabled && qkv.requires_grad);
         return Autograd.Record(new Tensor(y, [B, T, Dm]), "SelfAttentionBackward", [qkv], g =>
         {
             var gy = g.contiguous();
             var dO = HeadLayout.Packed(gy.Storage, gy.Offset, T, heads, hd, 0, 1);
             // Without a cache q, k and v tile the gradient exactly; with one only q gets a gradient.
-            var dx = cache == null ? GC.AllocateUninitializedArray<float>(B * T * width) : new float[B * T * width];
+            var dx = cache == null ? Buffers.Uninitialized(B * T * width) : new float[B * T * width];
             Backward(p, dO, q, k, v, HeadLayout.Packed(dx, 0, T, heads, hd, 0, 3),
                 cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 1, 3) : null,
-                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale);
+                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale, causal);
             return [new Tensor(dx, [B, T, width])];
-        });
+        }, scratch: [p]);
     }
 }
 
@@ -255,7 +339,8 @@ public static partial class torch
                 var k = HeadLayout.Of(key);
                 var v = HeadLayout.Of(value);
                 var o = new float[B * H * Tq * D];
-                var p = FusedAttention.Forward(q, k, v, HeadLayout.Contiguous(o, H, Tq, D), B, H, Tq, Tk, D, sc, is_causal, padding);
+                var p = FusedAttention.Forward(q, k, v, HeadLayout.Contiguous(o, H, Tq, D), B, H, Tq, Tk, D, sc, is_causal, padding,
+                    keepProbs: Autograd.Enabled && (query.requires_grad || key.requires_grad || value.requires_grad));
 
                 var result = new Tensor(o, [B, H, Tq, D]);
                 return Autograd.Record(result, "ScaledDotProductAttentionBackward", [query, key, value], g =>
@@ -267,7 +352,7 @@ public static partial class torch
                     FusedAttention.Backward(p, new HeadLayout(dO.Storage, dO.Offset, H * Tq * D, Tq * D, D), q, k, v,
                         dq == null ? null : HeadLayout.Contiguous(dq, H, Tq, D),
                         dk == null ? null : HeadLayout.Contiguous(dk, H, Tk, D),
-                        dv == null ? null : HeadLayout.Contiguous(dv, H, Tk, D), B, H, Tq, Tk, D, sc);
+                        dv == null ? null : HeadLayout.Contiguous(dv, H, Tk, D), B, H, Tq, Tk, D, sc, is_causal);
                     return
                     [
                         dq == null ? null : new Tensor(dq, [B, H, Tq, D]),

@@ -29,7 +29,7 @@ internal static class Loops
     /// <summary>Runs <paramref name="body"/>(start, length) over [0, n) in parallel chunks when n is large.</summary>
     public static void Chunked(int n, int minChunk, Action<int, int> body)
     {
-        int chunks = Math.Min(Environment.ProcessorCount * 4, n / Math.Max(minChunk, 1));
+        int chunks = Threads.Serial ? 1 : Math.Min(Environment.ProcessorCount * 4, n / Math.Max(minChunk, 1));
         if (chunks <= 1)
         {
             body(0, n);
@@ -146,7 +146,7 @@ public sealed partial class Tensor
     internal static Tensor Binary<TOp>(Tensor a, Tensor b) where TOp : IBinaryOp
     {
         var sizes = a.SameShape(b) ? (int[])a.Sizes.Clone() : Broadcast.Shape(a.Sizes, b.Sizes);
-        var dst = GC.AllocateUninitializedArray<float>(NumelOf(sizes));
+        var dst = Buffers.Uninitialized(NumelOf(sizes));
         var loop = new StridedLoop(sizes, [Broadcast.Strides(a, sizes), Broadcast.Strides(b, sizes), ContiguousStrides(sizes)],
             [a.Offset, b.Offset, 0]);
         while (loop.Next())

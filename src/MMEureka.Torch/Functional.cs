@@ -21,12 +21,15 @@ public static partial class torch
                 int rows = input.Numel / Math.Max(inF, 1);
                 var x = Rows(input, rows, inF);
                 var w = weight.contiguous().detach();
-                var y = GC.AllocateUninitializedArray<float>(rows * outF);
+                var y = Buffers.Uninitialized(rows * outF);
                 float beta = 0;
                 if (bias != null)
                 {
-                    var b = bias.contiguous().detach().Span;
-                    for (int r = 0; r < rows; r++) b.CopyTo(y.AsSpan(r * outF, outF));
+                    var b = bias.contiguous().detach();
+                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(outF, 1)), (start, n) =>
+                    {
+                        for (int r = start; r < start + n; r++) b.Span.CopyTo(y.AsSpan(r * outF, outF));
+                    });
                     beta = 1;
                 }
                 var (xt, ldx) = Tensor.GemmLayout(rows, inF, x.Strides[0], x.Strides[1])!.Value;
@@ -42,21 +45,26 @@ public static partial class torch
                     if (input.requires_grad)
                     {
                         // dx[rows, in] = g[rows, out] @ W[out, in]
-                        var gx = GC.AllocateUninitializedArray<float>(rows * inF);
+                        var gx = Buffers.Uninitialized(rows * inF);
                         Gemm.Sgemm(false, false, rows, inF, outF, 1f, gy.Storage, gy.Offset, outF, w.Storage, w.Offset, inF, 0f, gx, 0, inF);
                         grads[0] = new Tensor(gx, (int[])input.Sizes.Clone());
                     }
                     if (weight.requires_grad)
                     {
                         // dW[out, in] = g^T[out, rows] @ x[rows, in]
-                        var gw = GC.AllocateUninitializedArray<float>(outF * inF);
+                        var gw = Buffers.Uninitialized(outF * inF);
                         Gemm.Sgemm(true, xt, outF, inF, rows, 1f, gy.Storage, gy.Offset, outF, x.Storage, x.Offset, ldx, 0f, gw, 0, inF);
                         grads[1] = new Tensor(gw, [outF, inF]);
                     }
                     if (bias != null && bias.requires_grad)
                     {
+                        // Column slices in parallel, each summed over the rows in order: the same result on any number of cores.
                         var gb = new float[outF];
-                        for (int r = 0; r < rows; r++) TensorPrimitives.Add(gb, gy.Storage.AsSpan(gy.Offset + r * outF, outF), gb);
+                        Loops.Chunked(outF, 64, (c0, n) =>
+                        {
+                            var acc = gb.AsSpan(c0, n);
+                            for (int r = 0; r < rows; r++) TensorPrimitives.Add(acc, gy.Storage.AsSpan(gy.Offset + r * outF + c0, n), acc);
+                        });
                         grads[2] = new Tensor(gb, [outF]);
                     }
                     return grads;
@@ -91,8 +99,8 @@ public static partial class torch
                 var x = input.contiguous().detach();
                 var w = weight?.contiguous().detach();
                 var b = bias?.contiguous().detach();
-                var y = GC.AllocateUninitializedArray<float>(input.Numel);
-                var xhat = GC.AllocateUninitializedArray<float>(input.Numel);
+                var y = Buffers.Uninitialized(input.Numel);
+                var xhat = Buffers.Uninitialized(input.Numel);
                 var rstd = new float[rows];
                 float e = (float)eps;
                 Tensor.ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
@@ -117,7 +125,7 @@ public static partial class torch
                 return Autograd.Record(result, rms ? "RmsNormBackward" : "LayerNormBackward", inputs.ToArray(), g =>
                 {
                     var gy = g.contiguous();
-                    var gx = GC.AllocateUninitializedArray<float>(xhat.Length);
+                    var gx = Buffers.Uninitialized(xhat.Length);
                     // Per-chunk partial sums of dw, db so that rows can run in parallel.
                     // Keyed by first row and summed in that order, so the result does not depend on thread timing.
                     var partials = new SortedList<int, (float[] dw, float[] db)>();
@@ -160,7 +168,7 @@ public static partial class torch
                         grads[k] = new Tensor(db, [width]);
                     }
                     return grads;
-                });
+                }, scratch: [xhat]);
             }
 
             /// <summary>Rows of <paramref name="weight"/> [V, D] for each id; output shape = idsShape + [D].</summary>
@@ -172,7 +180,7 @@ public static partial class torch
                 foreach (var id in ids)
                     if (id < 0 || id >= vocab) throw new ArgumentOutOfRangeException(nameof(ids), $"embedding: id {id} is outside the vocabulary [0, {vocab})");
                 var w = weight.contiguous().detach();
-                var y = GC.AllocateUninitializedArray<float>(ids.Length * dim);
+                var y = Buffers.Uninitialized(ids.Length * dim);
                 for (int i = 0; i < ids.Length; i++) Array.Copy(w.Storage, w.Offset + ids[i] * dim, y, i * dim, dim);
                 var sizes = new int[idsShape.Length + 1];
                 for (int i = 0; i < idsShape.Length; i++) sizes[i] = (int)idsShape[i];

@@ -69,50 +69,28 @@ internal static class Gelu
     {
         var z = Vector256.Abs(x) * Vector256.Create(SpecialFunctions.InvSqrt2);
         var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.5f) * z);
-        var p = Vector256.Create(C9);
-        p = p * t + Vector256.Create(C8);
-        p = p * t + Vector256.Create(C7);
-        p = p * t + Vector256.Create(C6);
-        p = p * t + Vector256.Create(C5);
-        p = p * t + Vector256.Create(C4);
-        p = p * t + Vector256.Create(C3);
-        p = p * t + Vector256.Create(C2);
-        p = p * t + Vector256.Create(C1);
-        p = p * t + Vector256.Create(C0);
+        // Horner with fused multiply-adds: the JIT does not fuse a * b + c itself.
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(C9), t, Vector256.Create(C8));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C7));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C6));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C5));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C4));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C3));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C2));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C1));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C0));
         Vector256<float> half; // erfc(z) / 2
         if (withGauss)
         {
-            gauss = Exp(-(z * z)); // e^(-x²/2)
-            half = Vector256.Create(0.5f) * t * gauss * Exp(p);
+            gauss = VectorMath.Exp(-(z * z)); // e^(-x²/2)
+            half = Vector256.Create(0.5f) * t * gauss * VectorMath.Exp(p);
         }
         else
         {
             gauss = default;
-            half = Vector256.Create(0.5f) * t * Exp(p - z * z);
+            half = Vector256.Create(0.5f) * t * VectorMath.Exp(p - z * z);
         }
         // Φ(x) = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
-    }
-
-    /// <summary>e^x in float (Cephes expf): x = n ln2 + r with |r| &lt;= ln2/2 (ln2 split in two for exactness),
-    /// e^r by a degree-6 polynomial, 2^n built in the exponent bits; relative error about 1e-7. Below -87.3 the
-    /// result is 0 and arguments are capped at 88 (this file only passes values &lt;= ~0). Vector256.Exp widens to
-    /// double, which was the largest part of the GELU time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
-    {
-        var underflow = Vector256.LessThan(x, Vector256.Create(-87.3f));
-        x = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88f));
-        var n = Vector256.Round(x * Vector256.Create(1.44269504088896341f));
-        var r = x - n * Vector256.Create(0.693359375f) - n * Vector256.Create(-2.12194440e-4f);
-        var y = Vector256.Create(1.9875691500e-4f);
-        y = y * r + Vector256.Create(1.3981999507e-3f);
-        y = y * r + Vector256.Create(8.3334519073e-3f);
-        y = y * r + Vector256.Create(4.1665795894e-2f);
-        y = y * r + Vector256.Create(1.6666665459e-1f);
-        y = y * r + Vector256.Create(5.0000001201e-1f);
-        y = y * (r * r) + r + Vector256<float>.One;
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-        return Vector256.AndNot(y * scale, underflow.AsSingle());
     }
 }

@@ -37,7 +37,7 @@ public static class Gemm
     public static string Describe(GemmBackend backend) => backend switch
     {
         GemmBackend.OpenBlas => $"openblas ({OpenBlas.LibraryName ?? "not loaded"}, "
-            + (SplitAcrossCores ? $"1 thread per call, products split by the engine, {Environment.ProcessorCount} threads"
+            + (SplitAcrossCores ? $"1 thread per call, products split by the engine (OpenBLAS's own threads from {OpenBlasThreadedThreshold} multiply-adds), {Environment.ProcessorCount} threads"
                 : OpenBlas.NumThreads is int t ? $"{t} threads" : "threads unknown") + ")",
         _ => $"managed ({ManagedGemm.KernelName}, {Environment.ProcessorCount} threads)",
     };
@@ -78,12 +78,28 @@ public static class Gemm
         // kernel at every size down to 4 x 4 x 4 (0.09 us vs 0.7 us).
         => SgemmWith(Selected, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
 
-    /// <summary>The product on the calling thread alone (the managed kernel), for callers that already run one
-    /// product per core, such as the attention heads.</summary>
+    /// <summary>The product on the calling thread alone, for callers that already run one product per core, such
+    /// as the attention heads: single-threaded OpenBLAS in the split mode (1.5-3x the managed kernel on a head's
+    /// 96 x 96 x 32 products), else the managed kernel on one thread (a multi-threaded OpenBLAS must not be entered
+    /// from several threads).</summary>
     internal static void SgemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
     {
         if (CheckedAndTrivial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)) return;
+        _ = splitInitialised;
+        if (Selected == GemmBackend.OpenBlas && splitAcrossCores)
+        {
+            threadsGate.EnterReadLock();
+            try
+            {
+                OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+            }
+            finally
+            {
+                threadsGate.ExitReadLock();
+            }
+            return;
+        }
         ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc, ManagedKernel.Auto, 1);
     }
 
@@ -100,24 +116,40 @@ public static class Gemm
             OpenBlasSplit(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
             return;
         }
-        ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+        ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
+            ManagedKernel.Auto, Threads.Serial ? 1 : Environment.ProcessorCount);
     }
 
     /// <summary>
     /// True (the default; <c>MMEUREKA_BLAS_SPLIT=0</c> turns it off): OpenBLAS runs one thread per call and the engine
-    /// splits a large product into one slice per core itself. OpenBLAS's own pool busy-waits (sched_yield) between
-    /// calls, which steals the cores from the engine's parallel loops (attention heads, element-wise chunks) and
-    /// collapses when other processes share the machine; pool threads of .NET block instead.
+    /// splits a product into one row (or column) slice per core itself, except for products of at least
+    /// <see cref="OpenBlasThreadedThreshold"/> multiply-adds, which OpenBLAS threads itself. OpenBLAS's own pool
+    /// busy-waits (sched_yield) between calls, which steals the cores from the engine's parallel loops (attention
+    /// heads, element-wise chunks) and collapses when other processes share the machine; pool threads of .NET block
+    /// instead. False: every call goes to OpenBLAS with all cores, one call at a time.
     /// </summary>
     public static bool SplitAcrossCores
     {
         get => splitAcrossCores;
         set
         {
-            splitAcrossCores = value;
-            if (OpenBlas.IsAvailable && OpenBlas.NumThreads != null) OpenBlas.SetNumThreads(value ? 1 : Environment.ProcessorCount);
+            threadsGate.EnterWriteLock();
+            try
+            {
+                splitAcrossCores = value;
+                if (OpenBlas.IsAvailable && OpenBlas.NumThreads != null) OpenBlas.SetNumThreads(value ? 1 : Environment.ProcessorCount);
+            }
+            finally
+            {
+                threadsGate.ExitWriteLock();
+            }
         }
     }
+    // OpenBLAS with its own threads is not safe to enter from several threads at once (Debian's 0.3.21 segfaults or
+    // aborts with "too many memory regions" under concurrent callers): such a call holds the write side, while
+    // single-threaded calls, which may run concurrently, share the read side. Declared before splitInitialised,
+    // which uses it: static fields initialise in order.
+    static readonly ReaderWriterLockSlim threadsGate = new(LockRecursionPolicy.SupportsRecursion);
     static bool splitAcrossCores;
     static readonly bool splitInitialised = InitSplit();
 
@@ -127,48 +159,88 @@ public static class Gemm
         return true;
     }
 
-    /// <summary>Below this many multiply-adds a product runs on one core (about 100 us of single-core work). Set so
-    /// that decoding's skinny products (64 rows x 128 x 512 = 4M) stay on one core: split, they measured slower
-    /// (85 vs 74 us for 64 x 128 x 384 on a busy machine), as PyTorch's own best configuration for sampling is one thread.
-    /// The environment variable <c>MMEUREKA_SPLIT_THRESHOLD</c> overrides it.</summary>
+    /// <summary>From this many multiply-adds on (2^20, a 128^3 product is 2^21) a product with more than
+    /// <see cref="SkinnyRows"/> rows is cut into one slice per core: at n = 128 one core reached 0.69x of OpenBLAS's
+    /// own two threads. The environment variable <c>MMEUREKA_SPLIT_THRESHOLD</c> overrides it.</summary>
     public static long SplitThreshold { get; set; } =
-        long.TryParse(Environment.GetEnvironmentVariable("MMEUREKA_SPLIT_THRESHOLD"), out var t) ? t : 1L << 23;
+        long.TryParse(Environment.GetEnvironmentVariable("MMEUREKA_SPLIT_THRESHOLD"), out var t) ? t : 1L << 20;
 
-    static readonly object OpenBlasThreadedGate = new();
+    /// <summary>Products with at most this many rows and fewer than <see cref="SkinnyMaxWork"/> multiply-adds stay on
+    /// one core: decoding's skinny products (a batch of 64 rows x 128 x 512) measured slower split (85 vs 74 us for
+    /// 64 x 128 x 384 on a busy machine), and PyTorch's own best configuration for sampling is one thread; samplers
+    /// run batch shards on separate cores instead (<see cref="torch.parallel_shards"/>).</summary>
+    public static int SkinnyRows { get; set; } = 64;
+
+    /// <summary>See <see cref="SkinnyRows"/>: 2^24, four times decoding's largest product.</summary>
+    public static long SkinnyMaxWork { get; set; } = 1L << 24;
+
+    /// <summary>From this many multiply-adds on (2^29, about 810^3) the split mode hands the product to OpenBLAS's
+    /// own threads (one such call at a time): at n = 1024 two row slices that each pack all of B measured 0.84x of
+    /// OpenBLAS threading itself, which shares its packed panels. The training step's products (at most 2^28) stay
+    /// split. <c>MMEUREKA_BLAS_THREADED_MIN</c> overrides it.</summary>
+    public static long OpenBlasThreadedThreshold { get; set; } =
+        long.TryParse(Environment.GetEnvironmentVariable("MMEUREKA_BLAS_THREADED_MIN"), out var m) ? m : 1L << 29;
 
     static void OpenBlasSplit(bool transA, bool transB, int m, int n, int k, float alpha,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc)
     {
         _ = splitInitialised;
+        long work = (long)m * n * k;
+        bool serial = Threads.Serial;
+        if (!splitAcrossCores || (!serial && work >= OpenBlasThreadedThreshold && Environment.ProcessorCount > 1))
+        {
+            threadsGate.EnterWriteLock();
+            try
+            {
+                if (splitAcrossCores) OpenBlas.SetNumThreads(Environment.ProcessorCount);
+                try
+                {
+                    OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+                }
+                finally
+                {
+                    if (splitAcrossCores) OpenBlas.SetNumThreads(1);
+                }
+            }
+            finally
+            {
+                threadsGate.ExitWriteLock();
+            }
+            return;
+        }
         int cores = Environment.ProcessorCount;
         bool splitRows = m >= n;
         int granule = splitRows ? 8 : 16;
         int tiles = ((splitRows ? m : n) + granule - 1) / granule;
-        int parts = !splitAcrossCores || (long)m * n * k < SplitThreshold ? 1 : Math.Min(cores, tiles);
-        if (!splitAcrossCores)
+        bool skinny = m <= SkinnyRows && work < SkinnyMaxWork;
+        int parts = serial || work < SplitThreshold || skinny ? 1 : Math.Min(cores, tiles);
+        threadsGate.EnterReadLock();
+        try
         {
-            // OpenBLAS with its own threads is not safe to enter from several threads at once (Debian's 0.3.21
-            // segfaults or aborts with "too many memory regions" under concurrent callers): one call at a time.
-            lock (OpenBlasThreadedGate)
+            if (parts <= 1)
+            {
                 OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
-            return;
+                return;
+            }
+            // The calling thread holds the read side for its helpers, which then need not take it themselves.
+            void Part(int part)
+            {
+                int t0 = (int)((long)tiles * part / parts) * granule, t1 = Math.Min((int)((long)tiles * (part + 1) / parts) * granule, splitRows ? m : n);
+                if (t1 <= t0) return;
+                if (splitRows)
+                    OpenBlas.Sgemm(transA, transB, t1 - t0, n, k, alpha, a, aOffset + (transA ? t0 : t0 * lda), lda,
+                        b, bOffset, ldb, beta, c, cOffset + t0 * ldc, ldc);
+                else
+                    OpenBlas.Sgemm(transA, transB, m, t1 - t0, k, alpha, a, aOffset, lda,
+                        b, bOffset + (transB ? t0 * ldb : t0), ldb, beta, c, cOffset + t0, ldc);
+            }
+            if (!CoreTeam.TryRun(parts, Part))
+                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
         }
-        if (parts <= 1)
+        finally
         {
-            OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
-            return;
+            threadsGate.ExitReadLock();
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
-        {
-            int t0 = (int)((long)tiles * part / parts) * granule, t1 = Math.Min((int)((long)tiles * (part + 1) / parts) * granule, splitRows ? m : n);
-            if (t1 <= t0) return;
-            if (splitRows)
-                OpenBlas.Sgemm(transA, transB, t1 - t0, n, k, alpha, a, aOffset + (transA ? t0 : t0 * lda), lda,
-                    b, bOffset, ldb, beta, c, cOffset + t0 * ldc, ldc);
-            else
-                OpenBlas.Sgemm(transA, transB, m, t1 - t0, k, alpha, a, aOffset, lda,
-                    b, bOffset + (transB ? t0 * ldb : t0), ldb, beta, c, cOffset + t0, ldc);
-        });
     }
 
     /// <summary>Validates the arguments; true when the product is already done (empty C, or k = 0: C = beta C).</summary>

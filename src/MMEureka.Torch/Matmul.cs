@@ -58,7 +58,7 @@ public sealed partial class Tensor
             {
                 var outSizes = (int[])a.Sizes.Clone();
                 outSizes[^1] = n;
-                var c = GC.AllocateUninitializedArray<float>(NumelOf(outSizes));
+                var c = Buffers.Uninitialized(NumelOf(outSizes));
                 Product(new Tensor(a.Storage, [rows, k], foldedStrides, a.Offset), b, c, 0);
                 return new Tensor(c, outSizes);
             }
@@ -71,7 +71,7 @@ public sealed partial class Tensor
         batch.CopyTo(resultSizes, 0);
         resultSizes[^2] = m;
         resultSizes[^1] = n;
-        var result = GC.AllocateUninitializedArray<float>(NumelOf(resultSizes));
+        var result = Buffers.Uninitialized(NumelOf(resultSizes));
         var aBatch = new Tensor(a.Storage, batchA, a.Strides[..^2], a.Offset);
         var bBatch = new Tensor(b.Storage, batchB, b.Strides[..^2], b.Offset);
         var aStrides = Broadcast.Strides(aBatch, batch);

@@ -6,12 +6,15 @@ namespace MMEureka.Torch;
 /// Op-level wall-time profile, off unless the environment variable <c>MMEUREKA_PROFILE=1</c> is set (or
 /// <see cref="Enabled"/> is switched on). Forward time is the time since the previous recorded op ended, charged to
 /// the op that just recorded itself (so glue between ops counts against the next op); backward time is measured
-/// around each node's gradient function; the optimiser step is one entry. Single-threaded callers only.
+/// around each node's gradient function; the optimiser step is one entry. The forward clock is per thread and
+/// shards of <see cref="torch.parallel_shards"/> start it afresh, so with shards the totals add up the shards'
+/// times (CPU time rather than wall time).
 /// </summary>
 public static class Profiler
 {
     private static readonly Dictionary<string, (double seconds, long calls)> _totals = [];
-    private static long _mark = Stopwatch.GetTimestamp();
+    private static readonly object _lock = new();
+    [ThreadStatic] private static long _mark;
 
     /// <summary>Whether ops are timed.</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MMEUREKA_PROFILE") == "1";
@@ -19,7 +22,7 @@ public static class Profiler
     /// <summary>Clears the totals and restarts the forward clock.</summary>
     public static void Reset()
     {
-        _totals.Clear();
+        lock (_lock) _totals.Clear();
         Mark();
     }
 
@@ -33,20 +36,25 @@ public static class Profiler
     internal static void Charge(string name)
     {
         long now = Stopwatch.GetTimestamp();
-        Add(name, Stopwatch.GetElapsedTime(_mark, now).TotalSeconds);
+        if (_mark != 0) Add(name, Stopwatch.GetElapsedTime(_mark, now).TotalSeconds);
         _mark = now;
     }
 
     /// <summary>Adds <paramref name="seconds"/> to <paramref name="name"/>.</summary>
     internal static void Add(string name, double seconds)
     {
-        var (s, c) = _totals.GetValueOrDefault(name);
-        _totals[name] = (s + seconds, c + 1);
+        lock (_lock)
+        {
+            var (s, c) = _totals.GetValueOrDefault(name);
+            _totals[name] = (s + seconds, c + 1);
+        }
     }
 
     /// <summary>Totals by entry, largest first: (name, seconds, calls).</summary>
     public static IReadOnlyList<(string name, double seconds, long calls)> Totals()
-        => _totals.Select(kv => (kv.Key, kv.Value.seconds, kv.Value.calls)).OrderByDescending(t => t.Item2).ToList();
+    {
+        lock (_lock) return _totals.Select(kv => (kv.Key, kv.Value.seconds, kv.Value.calls)).OrderByDescending(t => t.Item2).ToList();
+    }
 
     /// <summary>A text table of <see cref="Totals"/> with each entry's share of the sum.</summary>
     public static string Report()

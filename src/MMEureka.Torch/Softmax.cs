@@ -28,7 +28,7 @@ public sealed partial class Tensor
         if (d != Sizes.Length - 1) return transpose(d, -1).RowWise(-1, log).transpose(d, -1);
         var x = contiguous().detach();
         int width = Sizes[^1], rows = Numel / Math.Max(width, 1);
-        var y = GC.AllocateUninitializedArray<float>(Numel);
+        var y = Buffers.Uninitialized(Numel);
         ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
         {
             var src = x.Storage.AsSpan(x.Offset + r * width, width);
@@ -44,7 +44,7 @@ public sealed partial class Tensor
         return Autograd.Record(result, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [this], g =>
         {
             var gc = g.contiguous();
-            var gx = GC.AllocateUninitializedArray<float>(y.Length);
+            var gx = Buffers.Uninitialized(y.Length);
             ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
             {
                 var gs = gc.Storage.AsSpan(gc.Offset + r * width, width);

@@ -103,7 +103,7 @@ public sealed partial class Tensor
     /// <summary>A new contiguous row-major copy of the elements.</summary>
     internal float[] ToArray()
     {
-        var dst = GC.AllocateUninitializedArray<float>(Numel);
+        var dst = Buffers.Uninitialized(Numel);
         CopyTo(dst, 0);
         return dst;
     }

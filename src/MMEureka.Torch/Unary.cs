@@ -10,7 +10,7 @@ public sealed partial class Tensor
     internal Tensor Map(SpanAction kernel, int minChunk = 1 << 15)
     {
         var src = is_contiguous() ? this : new Tensor(ToArray(), Sizes);
-        var dst = GC.AllocateUninitializedArray<float>(Numel);
+        var dst = Buffers.Uninitialized(Numel);
         int off = src.Offset;
         Loops.Chunked(dst.Length, minChunk, (start, n) => kernel(src.Storage.AsSpan(off + start, n), dst.AsSpan(start, n)));
         return new Tensor(dst, (int[])Sizes.Clone());
@@ -23,7 +23,7 @@ public sealed partial class Tensor
     {
         var xs = x.is_contiguous() ? x : new Tensor(x.ToArray(), x.Sizes);
         var gs = g.is_contiguous() ? g : new Tensor(g.ToArray(), g.Sizes);
-        var dst = GC.AllocateUninitializedArray<float>(x.Numel);
+        var dst = Buffers.Uninitialized(x.Numel);
         Loops.Chunked(dst.Length, minChunk, (start, n) =>
             kernel(xs.Storage.AsSpan(xs.Offset + start, n), gs.Storage.AsSpan(gs.Offset + start, n), dst.AsSpan(start, n)));
         return new Tensor(dst, (int[])x.Sizes.Clone());

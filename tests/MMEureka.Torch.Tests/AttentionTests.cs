@@ -36,6 +36,12 @@ public class AttentionTests
     // More queries than keys under a causal mask: the first rows see no key and come out as zeros.
     [InlineData(true, false, 4, 2)]
     [InlineData(true, true, 6, 3)]
+    // Several blocks of 32 queries, each multiplied only with the keys it sees (causal), with a cache-like offset,
+    // and more queries than keys.
+    [InlineData(true, true, 70, 70)]
+    [InlineData(true, false, 40, 75)]
+    [InlineData(false, true, 66, 33)]
+    [InlineData(true, false, 75, 40)]
     public void Fused_attention_matches_reference_and_finite_differences(bool causal, bool padded, int tq, int tk)
     {
         // Row 0 is left-padded (key 0 hidden), row 1 hides its second-to-last key.
@@ -115,6 +121,8 @@ public class AttentionTests
     [InlineData(6, false, 3)]
     [InlineData(6, true, 3)]
     [InlineData(1, true, 20)]  // decoding: dot products over 8-lane blocks plus a 4-element tail
+    [InlineData(1, true, 40)]  // decoding: a 32-lane block of output registers, then an 8-lane one
+    [InlineData(2, true, 33)]
     [InlineData(3, false, 20)]
     [InlineData(6, false, 20)]
     public void Packed_self_attention_matches_split_heads_and_sdpa(int T, bool cached, int hd)
@@ -147,6 +155,38 @@ public class AttentionTests
         Close(reference.data<float>(), y.data<float>(), 1e-6, 1e-5);
         Close(qkv.grad!.data<float>(), got, 1e-6, 1e-5);
         Assert.Contains(got, g => g != 0);
+    }
+
+    [Theory]
+    [InlineData(1, 20)] // decoding: weighted value rows over two 8-lane blocks plus a 4-element tail
+    [InlineData(3, 8)]
+    [InlineData(2, 3)]
+    [InlineData(1, 41)]
+    public void Decoding_without_grad_matches_the_recorded_path_with_padding(int T, int hd)
+    {
+        // Under no_grad the decoding path leaves the probabilities unnormalised and scales the output instead; the
+        // recorded path (checked against small ops above) normalises them. Key 1 of row 0 and key 4 of row 1 are padding.
+        const int B = 2, H = 2, P = 4;
+        int D = H * hd;
+        var prefix = Rand(50 + T, B, P, 3 * D);
+        var qkv = Rand(60 + T, B, T, 3 * D);
+        var maskData = new float[B * (P + T)];
+        Array.Fill(maskData, 1f);
+        maskData[1] = 0;
+        maskData[(P + T) + 4] = 0;
+        var mask = tensor(maskData, B, P + T);
+        float[] Run(bool grad)
+        {
+            var cache = new KVCache(1, B, H, P + T, hd)[0];
+            using (no_grad()) FusedAttention.SelfAttention(prefix, H, causal: true, mask.narrow(1, 0, P), cache);
+            var x = grad ? qkv.detach().requires_grad_() : qkv;
+            if (grad) return FusedAttention.SelfAttention(x, H, causal: true, mask, cache).data<float>();
+            using (no_grad()) return FusedAttention.SelfAttention(x, H, causal: true, mask, cache).data<float>();
+        }
+        var recorded = Run(grad: true);
+        var decoded = Run(grad: false);
+        Close(recorded, decoded, 1e-6, 1e-5);
+        Assert.Contains(decoded, v => v != 0);
     }
 
     [Fact]

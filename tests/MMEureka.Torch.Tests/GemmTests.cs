@@ -140,16 +140,84 @@ public class GemmTests
         Check(Runner.OpenBlas, ta, tb, 300, 257, 129, 1.25f, 0.5f, seed: 21);
         Check(Runner.OpenBlas, ta, tb, 129, 300, 257, -1f, 2f, seed: 22);
         long before = Gemm.SplitThreshold;
+        int skinny = Gemm.SkinnyRows;
         try
         {
             Gemm.SplitThreshold = 0;
+            Gemm.SkinnyRows = 0;
             Check(Runner.OpenBlas, ta, tb, 10, 3, 5, 1f, 0f, seed: 23, nanC: true);
             Check(Runner.OpenBlas, ta, tb, 3, 17, 4, 0.5f, 1f, seed: 24);
         }
         finally
         {
             Gemm.SplitThreshold = before;
+            Gemm.SkinnyRows = skinny;
         }
+    }
+
+    [OpenBlasTheory]
+    [MemberData(nameof(Transposes))]
+    public void OpenBlas_threaded_path_of_the_split_mode_matches_reference(bool ta, bool tb)
+    {
+        long before = Gemm.OpenBlasThreadedThreshold;
+        try
+        {
+            Gemm.OpenBlasThreadedThreshold = 0;
+            Check(Runner.OpenBlas, ta, tb, 130, 33, 7, 1.25f, 0.5f, seed: 25);
+            Check(Runner.OpenBlas, ta, tb, 7, 130, 33, 1f, 0f, seed: 26, nanC: true);
+        }
+        finally
+        {
+            Gemm.OpenBlasThreadedThreshold = before;
+        }
+    }
+
+    /// <summary>Starts <paramref name="callers"/> threads at once, caller t multiplying the first rowsOf(t) rows of
+    /// one n x n product 20 times through OpenBLAS; returns how many callers got a wrong result.</summary>
+    private static int WrongResultsFromConcurrentCallers(int callers, int n, int seed, Func<int, int> rowsOf)
+    {
+        var a = new float[n * n];
+        var b = new float[n * n];
+        var rng = new Random(seed);
+        for (int i = 0; i < a.Length; i++) { a[i] = (float)rng.NextDouble() - 0.5f; b[i] = (float)rng.NextDouble() - 0.5f; }
+        var expected = new float[n * n];
+        Gemm.Reference(false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, expected, 0, n);
+        int wrong = 0;
+        using var start = new Barrier(callers);
+        var threads = Enumerable.Range(0, callers).Select(t => new Thread(() =>
+        {
+            var c = new float[n * n];
+            int rows = rowsOf(t);
+            start.SignalAndWait();
+            for (int r = 0; r < 20; r++) Gemm.SgemmWith(GemmBackend.OpenBlas, false, false, rows, n, n, 1, a, 0, n, b, 0, n, 0, c, 0, n);
+            for (int i = 0; i < rows * n; i++)
+                if (Math.Abs(c[i] - expected[i]) > 1e-4f) { Interlocked.Increment(ref wrong); break; }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return wrong;
+    }
+
+    [OpenBlasFact]
+    public void Split_mode_survives_threaded_and_single_threaded_callers_at_once()
+    {
+        // Half the callers take OpenBLAS's threaded path, the others (one row fewer: below the threshold) the
+        // single-threaded one: the threaded calls must never overlap another call into the library.
+        const int n = 96;
+        long before = Gemm.OpenBlasThreadedThreshold;
+        int wrong;
+        try
+        {
+            Gemm.OpenBlasThreadedThreshold = (long)n * n * n;
+            wrong = WrongResultsFromConcurrentCallers(64, n, seed: 6, t => t % 2 == 0 ? n : n - 1);
+        }
+        finally
+        {
+            Gemm.OpenBlasThreadedThreshold = before;
+        }
+        Assert.Equal(0, wrong);
+        Assert.True(Gemm.SplitAcrossCores);
+        if (OpenBlas.NumThreads is int poolThreads) Assert.Equal(1, poolThreads);
     }
 
     [OpenBlasFact]
@@ -158,28 +226,12 @@ public class GemmTests
         // Debian's OpenBLAS 0.3.21 segfaulted here (200 threads entering a multi-threaded OpenBLAS at once) before
         // Gemm serialised calls in that mode (this test crashed the test host then); the split mode calls a single-threaded OpenBLAS and needs no lock.
         bool before = Gemm.SplitAcrossCores;
-        const int callers = 200, n = 256;
-        var a = new float[n * n];
-        var b = new float[n * n];
-        var rng = new Random(5);
-        for (int i = 0; i < a.Length; i++) { a[i] = (float)rng.NextDouble() - 0.5f; b[i] = (float)rng.NextDouble() - 0.5f; }
-        var expected = new float[n * n];
-        Gemm.Reference(false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, expected, 0, n);
-        int wrong = 0;
+        const int n = 256;
+        int wrong;
         try
         {
             Gemm.SplitAcrossCores = false;
-            using var start = new Barrier(callers);
-            var threads = Enumerable.Range(0, callers).Select(_ => new Thread(() =>
-            {
-                var c = new float[n * n];
-                start.SignalAndWait();
-                for (int r = 0; r < 20; r++) Gemm.SgemmWith(GemmBackend.OpenBlas, false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, c, 0, n);
-                for (int i = 0; i < c.Length; i++)
-                    if (Math.Abs(c[i] - expected[i]) > 1e-4f) { Interlocked.Increment(ref wrong); break; }
-            })).ToList();
-            threads.ForEach(t => t.Start());
-            threads.ForEach(t => t.Join());
+            wrong = WrongResultsFromConcurrentCallers(200, n, seed: 5, _ => n);
         }
         finally
         {
@@ -283,7 +335,7 @@ public class GemmTests
         try
         {
             OpenBlas.SetNumThreads(1);
-            Assert.Equal(1, OpenBlas.NumThreads);
+            if (OpenBlas.NumThreads is int poolThreads) Assert.Equal(1, poolThreads);
         }
         finally
         {

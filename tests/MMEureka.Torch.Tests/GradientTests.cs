@@ -115,6 +115,8 @@ public class GradientTests
     {
         Check(x => F.linear(x[0], x[1], x[2]), Rand(1, 2, 3, 4), Rand(2, 5, 4), Rand(3, 5));
         Check(x => F.linear(x[0].transpose(0, 1), x[1]), Rand(1, 4, 3), Rand(2, 5, 4));
+        // 300 output features: the bias is copied and its gradient summed in parallel column slices.
+        Check(x => F.linear(x[0], x[1], x[2]), Rand(7, 70, 3), Rand(8, 300, 3), Rand(9, 300));
         Check(x => F.layer_norm(x[0], [5], x[1], x[2]), Rand(1, 2, 3, 5), Rand(2, 5), Rand(3, 5));
         Check(x => F.layer_norm(x[0].t(), [3]), Rand(4, 3, 4));
         Check(x => F.rms_norm(x[0], [4], x[1]), Rand(5, 3, 4), Rand(6, 4));

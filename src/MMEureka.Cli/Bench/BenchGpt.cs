@@ -48,23 +48,40 @@ public sealed class BenchGpt : nn.Module
     public Tensor Loss(int[] ids, int[] targets, int batch, int length)
         => nn.functional.cross_entropy(forward(ids, batch, length).view(batch * length, Config.Vocab), targets);
 
+    /// <summary>Rows per shard when sampling: a batch of 64 runs as two shards of 32 rows, each on its own core with
+    /// single-threaded ops (<see cref="torch.parallel_shards"/>). Fixed rather than derived from the core count, so
+    /// that the same seed gives the same tokens on any machine.</summary>
+    public const int ShardRows = 32;
+
     /// <summary>Samples <paramref name="newTokens"/> tokens per row after <paramref name="prompt"/> [B, T0] with a KV
-    /// cache, softmax at <paramref name="temperature"/>, multinomial; returns [B, newTokens] ids row-major.</summary>
+    /// cache, softmax at <paramref name="temperature"/>, multinomial; returns [B, newTokens] ids row-major. Shards of
+    /// <see cref="ShardRows"/> rows run the model in parallel, each with its own cache; the draws then take the rows
+    /// in order from the one generator, as a single multinomial over the whole batch would.</summary>
     public int[] Generate(int[] prompt, int batch, int newTokens, float temperature, Generator generator)
     {
         using var _ = no_grad();
-        int t0 = prompt.Length / batch, hd = Config.Dim / Config.Heads;
-        var cache = new KVCache(Config.Layers, batch, Config.Heads, t0 + newTokens, hd);
+        int t0 = prompt.Length / batch, hd = Config.Dim / Config.Heads, vocab = Config.Vocab;
+        int shards = (batch + ShardRows - 1) / ShardRows;
+        var caches = new KVCache[shards];
+        for (int s = 0; s < shards; s++)
+            caches[s] = new KVCache(Config.Layers, Math.Min(ShardRows, batch - s * ShardRows), Config.Heads, t0 + newTokens, hd);
+        var probs = new float[batch * vocab];
         var output = new int[batch * newTokens];
-        // Only the last position's logits are needed, so the head runs on that row alone.
-        var hidden = Hidden(prompt, batch, t0, cache, 0).select(1, -1);
-        var next = new int[batch];
+        int[] input = prompt;
+        int length = t0, pos = 0;
         for (int i = 0; i < newTokens; i++)
         {
-            var probs = lm_head.forward(hidden).div(temperature).softmax(-1);
-            var drawn = multinomial(probs, 1, generator: generator).data<int>();
-            for (int b = 0; b < batch; b++) output[b * newTokens + i] = next[b] = drawn[b];
-            if (i + 1 < newTokens) hidden = Hidden(next, batch, 1, cache, t0 + i).select(1, -1);
+            parallel_shards(shards, s =>
+            {
+                int r0 = s * ShardRows, rows = caches[s].batch_size;
+                // Only the last position's logits are needed, so the head runs on that row alone.
+                var hidden = Hidden(input[(r0 * length)..((r0 + rows) * length)], rows, length, caches[s], pos).select(1, -1);
+                var p = lm_head.forward(hidden).div(temperature).softmax(-1).data<float>();
+                Array.Copy(p, 0, probs, r0 * vocab, p.Length);
+            });
+            var drawn = multinomial(tensor(probs, batch, vocab), 1, generator: generator).data<int>();
+            for (int b = 0; b < batch; b++) output[b * newTokens + i] = drawn[b];
+            (input, pos, length) = (drawn, pos + length, 1);
         }
         return output;
     }

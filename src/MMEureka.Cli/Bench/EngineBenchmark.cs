@@ -60,6 +60,8 @@ public static class EngineBenchmark
             Profiler.Reset();
             var sw = System.Diagnostics.Stopwatch.StartNew();
             long allocated = GC.GetTotalAllocatedBytes(), faults = MinorFaults();
+            var paused = GC.GetTotalPauseDuration();
+            int collections = GC.CollectionCount(0);
             var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             for (int s = 0; s < steps; s++)
             {
@@ -72,7 +74,9 @@ public static class EngineBenchmark
             if (timed)
                 sb.AppendLine($"training step: {sw.Elapsed.TotalMilliseconds / steps:F1} ms per step (profiled), "
                     + $"CPU {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / steps:F0} ms, "
-                    + $"allocated {(GC.GetTotalAllocatedBytes() - allocated) / 1e6 / steps:F0} MB, {(MinorFaults() - faults) / steps} page faults per step; "
+                    + $"allocated {(GC.GetTotalAllocatedBytes() - allocated) / 1e6 / steps:F0} MB, {(MinorFaults() - faults) / steps} page faults, "
+                    + $"{(GC.CollectionCount(0) - collections) / (double)steps:F1} GCs and {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds / steps:F1} ms of GC pauses per step, "
+                    + $"peak working set {Benchmarks.PeakWorkingSetMb():F0} MB; "
                     + $"totals over {steps} steps:").AppendLine(Profiler.Report());
         }
         model.eval();
