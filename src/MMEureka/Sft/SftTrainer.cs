@@ -185,20 +185,8 @@ public sealed class SftTrainer
     public double EvalLoss()
     {
         if (_eval.Count == 0) return double.NaN;
-        using var _ = no_grad();
-        double sum = 0;
-        long count = 0;
-        for (int start = 0; start < _eval.Count; start += 32)
-        {
-            var chunk = _eval.Skip(start).Take(32).ToList();
-            var responses = chunk.Select(p => PolicyPrompt.GoldResponse(_tokenizer, p)).ToList();
-            var loss = PolicyLogProbs.ResponseLoss(Model, chunk.Select(p => PolicyPrompt.Pixels(p)).ToList(),
-                chunk.Select(p => PolicyPrompt.Encode(_tokenizer, p)).ToList(), responses);
-            int tokens = responses.Sum(r => r.Length);
-            sum += loss.item<float>() * tokens;
-            count += tokens;
-        }
-        return sum / count;
+        var roles = LossBreakdown.Run(Model, _tokenizer, _eval);
+        return roles.Sum(r => r.MeanNll * r.Tokens) / roles.Sum(r => r.Tokens);
     }
 
     /// <summary>
