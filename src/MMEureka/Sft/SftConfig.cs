@@ -59,10 +59,12 @@ public sealed record SftConfig
             WarmupSteps = 5, EvalEvery = 20, EvalProblems = 16, CheckpointEvery = 20, MaxNewTokens = 96,
             Data = new MiniK12Config(Train: 400, Test: 50, Ood: 50),
         },
-        "quick" => new SftConfig(),
+        // Reading weight 5: at the quick budget plain SFT reached 24.2% greedy test accuracy and weight 5 26.2%
+        // (same seed), with the reading digits' loss at 1.32 and 1.20 nats (notebook 02, "Where the remaining loss sits").
+        "quick" => new SftConfig { ReadingWeight = 5 },
         "full" => new SftConfig
         {
-            Preset = "full", Steps = 8000, WarmupSteps = 200, LearningRate = 1e-3, EvalEvery = 1000, EvalProblems = 200,
+            Preset = "full", ReadingWeight = 5, Steps = 8000, WarmupSteps = 200, LearningRate = 1e-3, EvalEvery = 1000, EvalProblems = 200,
             CheckpointEvery = 1000, Data = new MiniK12Config(Train: 10_000),
         },
         _ => throw new ArgumentException($"unknown preset '{preset}' (expected tiny, quick or full)"),
