@@ -63,6 +63,15 @@ internal static class DataCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
             }
+            catch (AggregateException e) when (e.Flatten().InnerExceptions.All(x => x is InvalidOperationException))
+            {
+                // Parallel generation fails per problem; one line names the first and counts the rest. Nothing was
+                // written: the temporary folder is removed.
+                var all = e.Flatten().InnerExceptions;
+                Console.Error.WriteLine($"error: {all[0].Message}{(all.Count > 1 ? $" (and {all.Count - 1} more)" : "")}; " +
+                                        "a family has too few distinct problems for this many --train problems to keep test and OOD apart from train");
+                return 1;
+            }
         });
         return command;
     }
