@@ -51,6 +51,11 @@ public sealed class PolicyCommandTests : IDisposable
         (code, _, err) = Run("sft", "--preset", "tiny", "--steps", "0", "--out", Path.Combine(_dir, "run"));
         Assert.Equal(1, code);
         Assert.Contains("steps", err);
+
+        (code, _, err) = Run("sft", "--preset", "tiny", "--vision-lr-scale", "2", "--out", Path.Combine(_dir, "run"));
+        Assert.Equal(1, code);
+        Assert.Contains("vision_lr_scale", err);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "run")));
     }
 
     [Fact]

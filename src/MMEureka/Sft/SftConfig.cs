@@ -34,6 +34,15 @@ public sealed record SftConfig
     /// (see <see cref="LossBreakdown"/> and the quick preset's numbers).
     /// </summary>
     public double ReadingWeight { get; init; } = 1;
+    /// <summary>Stage 1: the vision tower pre-trained on its own before SFT (<see cref="VisionPretraining"/>);
+    /// Steps 0 skips it.</summary>
+    public VisionPretrainConfig Vision { get; init; } = new();
+    /// <summary>
+    /// The vision tower's learning rate during SFT as a fraction of <see cref="LearningRate"/>; 0 freezes it (the
+    /// LLaVA recipe for a pre-trained encoder: early SFT gradients from a random decoder would wash out what stage 1
+    /// taught it).
+    /// </summary>
+    public double VisionLrScale { get; init; } = 1;
     /// <summary>Largest global gradient L2 norm (clipped above).</summary>
     public double GradClip { get; init; } = 1.0;
     /// <summary>Evaluate every this many steps (and at the end); 0 = only at the end.</summary>
@@ -51,6 +60,10 @@ public sealed record SftConfig
     /// <summary>Size of the MiniK12 dataset generated when the data folder is empty.</summary>
     public MiniK12Config Data { get; init; } = new();
 
+    // Stage 1 for quick and full: held-out reading accuracy is near its plateau by 1000 steps of 64 images (PyTorch
+    // twin: the first number read 61% right at 1000 steps, 63% at 1400).
+    private static readonly VisionPretrainConfig Stage1 = new() { Steps = 1000 };
+
     /// <summary>The settings of a preset.</summary>
     public static SftConfig ForPreset(string preset) => preset switch
     {
@@ -58,14 +71,15 @@ public sealed record SftConfig
         {
             Preset = "tiny", Model = MiniVlmConfig.ForPreset("tiny"), Steps = 40, BatchSize = 8, LearningRate = 3e-3,
             WarmupSteps = 5, EvalEvery = 20, EvalProblems = 16, CheckpointEvery = 20, MaxNewTokens = 96,
+            Vision = new VisionPretrainConfig { Steps = 20, BatchSize = 16, WarmupSteps = 5, EvalEvery = 10 }, VisionLrScale = 0,
             Data = new MiniK12Config(Train: 400, Test: 50, Ood: 50),
         },
         // Reading weight 5: at the quick budget and the same seed, plain SFT reached 24.2% greedy test accuracy and
         // 1.45 nats per reading digit (LossBreakdown on the 500 test problems); weight 5 reached 26.2% and 1.25.
-        "quick" => new SftConfig { ReadingWeight = 5 },
+        "quick" => new SftConfig { ReadingWeight = 5, Vision = Stage1, VisionLrScale = 0 },
         "full" => new SftConfig
         {
-            Preset = "full", ReadingWeight = 5, Steps = 8000, WarmupSteps = 200, LearningRate = 1e-3, EvalEvery = 1000, EvalProblems = 200,
+            Preset = "full", ReadingWeight = 5, Vision = Stage1, VisionLrScale = 0, Steps = 8000, WarmupSteps = 200, LearningRate = 1e-3, EvalEvery = 1000, EvalProblems = 200,
             CheckpointEvery = 1000, Data = new MiniK12Config(Train: 10_000),
         },
         _ => throw new ArgumentException($"unknown preset '{preset}' (expected tiny, quick or full)"),
@@ -80,6 +94,8 @@ public sealed record SftConfig
         Positive(GradClip, "grad_clip"); Positive(ReadingWeight, "reading_weight"); Positive(CheckpointEvery, "checkpoint_every"); Positive(MaxNewTokens, "max_new_tokens");
         if (WarmupSteps < 0 || EvalEvery < 0 || EvalProblems < 0 || TrainProblems < 0 || WeightDecay < 0)
             throw new ArgumentException("sft warmup_steps, eval_every, eval_problems, train_problems and weight_decay must be >= 0");
+        Vision.Validate();
+        if (VisionLrScale is < 0 or > 1 || double.IsNaN(VisionLrScale)) throw new ArgumentException($"sft vision_lr_scale must be in [0, 1], got {VisionLrScale}");
         if (MinLrRatio is < 0 or > 1) throw new ArgumentException($"sft min_lr_ratio must be in [0, 1], got {MinLrRatio}");
         return this;
     }

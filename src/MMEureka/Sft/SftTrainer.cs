@@ -40,6 +40,7 @@ public sealed class SftTrainer
     private readonly Torch.Modules.AdamW _optimizer;
     private readonly Dictionary<int, int[][]> _epochs = [];
     private readonly int[] _lengths;
+    private readonly double[] _lrScales;
 
     /// <summary>The policy being trained.</summary>
     public MiniVlm Model { get; }
@@ -71,10 +72,22 @@ public sealed class SftTrainer
         _lengths = _train.Select(p => p.Question.Length + Problem.TokenCount(p.GoldResponse)).ToArray();
         RunDir = Path.GetFullPath(runDir);
         Model = new MiniVlm(config.Model, config.Seed);
-        _parameters = Model.named_parameters().ToList();
+        // A frozen tower (VisionLrScale 0) is left out of the optimizer and of its saved state.
+        _parameters = Model.named_parameters().Where(p => !(IsVision(p.name) && config.VisionLrScale == 0)).ToList();
+        var groups = new[]
+        {
+            new optim.ParamGroup(_parameters.Where(p => !IsVision(p.name)).Select(p => p.parameter)),
+            new optim.ParamGroup(_parameters.Where(p => IsVision(p.name)).Select(p => p.parameter)),
+        };
+        _lrScales = [1, config.VisionLrScale];
         // beta2 0.95: the usual choice for small transformers trained briefly (nanoGPT); state saved for exact resume.
-        _optimizer = optim.AdamW(_parameters.Select(p => p.parameter), config.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: config.WeightDecay);
+        _optimizer = optim.AdamW(groups, config.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: config.WeightDecay);
     }
+
+    private static bool IsVision(string parameterName) => parameterName.StartsWith("vision.", StringComparison.Ordinal);
+
+    /// <summary>Stage 1's log in the run folder: one JSON object per step (loss) and per evaluation (accuracy per slot).</summary>
+    public string VisionLogPath => Path.Combine(RunDir, "vision.jsonl");
 
     /// <summary>
     /// Trains up to config.Steps (or until <paramref name="stopAfter"/> steps are done, then checkpoints). With
@@ -82,7 +95,8 @@ public sealed class SftTrainer
     /// (or <paramref name="overwrite"/> clears it). A non-finite loss or gradient norm stops the run, naming the
     /// step, and leaves the last good checkpoint untouched.
     /// </summary>
-    public SftResult Run(bool resume = false, int? stopAfter = null, Action<SftProgress>? progress = null, bool overwrite = false)
+    public SftResult Run(bool resume = false, int? stopAfter = null, Action<SftProgress>? progress = null, bool overwrite = false,
+        Action<VisionProgress>? visionProgress = null)
     {
         int step = 0;
         double loss = double.NaN;
@@ -94,8 +108,19 @@ public sealed class SftTrainer
             if (Directory.Exists(CheckpointDir)) Directory.Delete(CheckpointDir, true);
             Directory.CreateDirectory(RunDir);
             File.WriteAllText(MetricsPath, "");
+            File.Delete(VisionLogPath);
         }
         WriteAtomically(ConfigPath, _config.ToJson());
+        if (!resume && _config.Vision.Steps > 0)
+        {
+            // Stage 1, then a checkpoint at step 0: a resumed run starts SFT from the pre-trained tower.
+            using (var visionLog = new StreamWriter(VisionLogPath))
+                new VisionPretraining(Model, _train, _config.Seed)
+                    .Train(_config.Vision, _train, _eval, _config.Seed, line => WriteLine(visionLog, line), visionProgress);
+            SaveCheckpoint(0);
+        }
+        if (_config.VisionLrScale == 0)
+            foreach (var p in Model.vision.parameters()) p.requires_grad_(false);
 
         int last = Math.Min(_config.Steps, stopAfter ?? int.MaxValue);
         var schedule = optim.lr_scheduler.warmup_cosine(_config.WarmupSteps, _config.Steps, _config.MinLrRatio);
@@ -110,7 +135,7 @@ public sealed class SftTrainer
         {
             int next = step + 1;
             double lr = _config.LearningRate * schedule(step);
-            _optimizer.param_groups[0].lr = lr;
+            for (int g = 0; g < _lrScales.Length; g++) _optimizer.param_groups[g].lr = lr * _lrScales[g];
             var batch = BatchIndices(step).Select(i => _train[i]).ToList();
             var prompts = batch.Select(p => PolicyPrompt.Encode(_tokenizer, p)).ToList();
             var responses = batch.Select(p => PolicyPrompt.GoldResponse(_tokenizer, p)).ToList();
@@ -120,7 +145,7 @@ public sealed class SftTrainer
             var (objective, value) = Objective(Model, batch, pixels, prompts, responses, _config.ReadingWeight);
             if (!double.IsFinite(value)) { stopped = $"loss became {value} at step {next}"; break; }
             objective.backward();
-            double gradNorm = nn.utils.clip_grad_norm_(Model.parameters(), _config.GradClip);
+            double gradNorm = nn.utils.clip_grad_norm_(_parameters.Select(p => p.parameter), _config.GradClip);
             if (!double.IsFinite(gradNorm)) { stopped = $"gradient norm became {gradNorm} at step {next}"; break; }
             _optimizer.step();
             step = next;

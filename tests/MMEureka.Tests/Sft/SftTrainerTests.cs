@@ -20,7 +20,7 @@ public sealed class SftTrainerTests : IDisposable
     private static SftConfig Tiny(int steps) => SftConfig.ForPreset("tiny") with
     {
         Model = TestModels.Tiny with { MaxTextLen = 192 }, Steps = steps, BatchSize = 4, WarmupSteps = 2, EvalEvery = 3,
-        EvalProblems = 2, CheckpointEvery = 3, MaxNewTokens = 12,
+        EvalProblems = 2, CheckpointEvery = 3, MaxNewTokens = 12, Vision = new VisionPretrainConfig(), VisionLrScale = 1,
     };
 
     [Fact]
@@ -176,6 +176,47 @@ public sealed class SftTrainerTests : IDisposable
         var other = new SftTrainer(config with { LearningRate = 1e-4 }, Train, Test, dir);
         Assert.False(other.HasCompatibleCheckpoint);
         Assert.Contains("another configuration", Assert.Throws<InvalidDataException>(() => other.Run(resume: true)).Message);
+    }
+
+    [Fact]
+    public void StageOneRunsBeforeSftCheckpointsAtStepZeroAndAFrozenTowerStaysPut()
+    {
+        var config = Tiny(4) with { Vision = new VisionPretrainConfig { Steps = 6, BatchSize = 8, WarmupSteps = 1, EvalEvery = 3 }, VisionLrScale = 0 };
+        var whole = new SftTrainer(config, Train, Test, Path.Combine(_root, "stage1"));
+        var initialTower = whole.Model.vision.patch_embed.weight.data<float>().ToArray();
+        whole.Run();
+        var log = File.ReadAllLines(whole.VisionLogPath);
+        Assert.Equal(6, log.Length);
+        Assert.Contains("\"accuracy_slot0\"", log[2]);
+        var finalTower = whole.Model.vision.patch_embed.weight.data<float>();
+        Assert.NotEqual(initialTower, finalTower); // stage 1 trained it
+
+        // Stopped right after stage 1: the step-0 checkpoint holds the pre-trained tower, and resuming from it ends
+        // where the uninterrupted run ended, with the tower untouched by SFT.
+        var part = new SftTrainer(config, Train, Test, Path.Combine(_root, "stage1-parts"));
+        Assert.Equal(0, part.Run(stopAfter: 0).Step);
+        Assert.Equal(finalTower, MiniVlm.Load(part.CheckpointDir).vision.patch_embed.weight.data<float>());
+        var resumed = new SftTrainer(config, Train, Test, Path.Combine(_root, "stage1-parts"));
+        resumed.Run(resume: true);
+        Assert.Equal(finalTower, resumed.Model.vision.patch_embed.weight.data<float>());
+        Assert.Equal(whole.Model.lm_head.weight.data<float>(), resumed.Model.lm_head.weight.data<float>());
+        Assert.Equal(File.ReadAllText(whole.MetricsPath), File.ReadAllText(resumed.MetricsPath));
+    }
+
+    [Fact]
+    public void VisionLrScaleSlowsOnlyTheTower()
+    {
+        // One step at lr 1e-2: AdamW's first update moves every weight by about lr (its sign), so the tower's largest
+        // change is lr x scale while the decoder's stays lr.
+        var config = Tiny(1) with { LearningRate = 1e-2, WarmupSteps = 0, MinLrRatio = 1, WeightDecay = 0, EvalEvery = 0, EvalProblems = 0, VisionLrScale = 0.1 };
+        var trainer = new SftTrainer(config, Train, Test, Path.Combine(_root, "scale"));
+        var tower0 = trainer.Model.vision.patch_embed.weight.data<float>().ToArray();
+        var head0 = trainer.Model.lm_head.weight.data<float>().ToArray();
+        trainer.Run();
+        static double MaxChange(float[] before, float[] after) => before.Zip(after, (x, y) => Math.Abs(x - y)).Max();
+        Assert.Equal(1e-3, MaxChange(tower0, trainer.Model.vision.patch_embed.weight.data<float>()), 4);
+        Assert.Equal(1e-2, MaxChange(head0, trainer.Model.lm_head.weight.data<float>()), 3);
+        Assert.Throws<ArgumentException>(() => (config with { VisionLrScale = 1.5 }).Validate());
     }
 
     [Fact]
