@@ -253,7 +253,8 @@ public sealed class SftTrainer
         return batches;
     }
 
-    private static void Shuffle(int[] a, Generator g)
+    /// <summary>Fisher-Yates shuffle in place, drawing from <paramref name="g"/>.</summary>
+    internal static void Shuffle(int[] a, Generator g)
     {
         for (int j = a.Length - 1; j > 0; j--)
         {

@@ -184,6 +184,7 @@ public sealed partial class VisionPretraining
     {
         config.Validate();
         var parameters = _tower.parameters().Concat(_head.parameters()).ToList();
+        foreach (var p in parameters) p.requires_grad_(); // an SFT run with a frozen tower may have switched it off
         var optimizer = optim.AdamW(parameters, config.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.01);
         var schedule = optim.lr_scheduler.warmup_cosine(config.WarmupSteps, config.Steps, 0.05);
         var order = new Generator(seed * 7919 + 17);
@@ -228,13 +229,9 @@ public sealed partial class VisionPretraining
 
     private static List<int> Shuffled(int n, Generator g)
     {
-        var a = Enumerable.Range(0, n).ToList();
-        for (int j = n - 1; j > 0; j--)
-        {
-            int r = g.NextInt(j + 1);
-            (a[j], a[r]) = (a[r], a[j]);
-        }
-        return a;
+        var a = Enumerable.Range(0, n).ToArray();
+        SftTrainer.Shuffle(a, g);
+        return [.. a];
     }
 
     private int[] Targets(IReadOnlyList<Problem> batch, int slot) =>
