@@ -140,7 +140,7 @@ internal static class FusedAttention
             if (padding != null)
                 for (int j = 0; j < visible; j++)
                     if (padding[padOff + j] == 0) seen[j] = float.NegativeInfinity;
-            if (visible > 0) max = TensorPrimitives.Max(seen);
+            if (visible > 0) max = Simd.Max(seen);
             if (float.IsNegativeInfinity(max))
             {
                 row.Clear(); // nothing visible: a zero output row rather than 0/0
@@ -148,7 +148,7 @@ internal static class FusedAttention
                 continue;
             }
             float inverse = 1f / VectorMath.ExpShiftedSum(seen, max);
-            if (!dots || keepProbs) TensorPrimitives.Multiply(seen, inverse, seen);
+            if (!dots || keepProbs) Simd.Multiply(seen, inverse, seen);
             if (dots) WeightedRows(seen, vd, vOff, vLd, od, oOff + i * oLd, D, keepProbs ? 1f : inverse);
         }
         if (!dots)
@@ -257,9 +257,9 @@ internal static class FusedAttention
                 {
                     var ps = p.AsSpan(pOff + i * Tk, keys);
                     var ds = dS.AsSpan(i * Tk, keys);
-                    float dot = TensorPrimitives.Dot(ps, ds);
-                    TensorPrimitives.Subtract(ds, dot, ds);
-                    TensorPrimitives.Multiply(ds, ps, ds);
+                    float dot = Simd.Dot(ps, ds);
+                    Simd.Subtract(ds, dot, ds);
+                    Simd.Multiply(ds, ps, ds);
                 }
                 // dQ = scale dS K, dK = scale dS^T Q
                 if (dq is { } gq) Product(false, false, rows, D, keys, scale, dS, i0 * Tk, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h) + i0 * gq.Ld, gq.Ld);

@@ -63,7 +63,7 @@ public static partial class torch
                         Loops.Chunked(outF, 64, (c0, n) =>
                         {
                             var acc = gb.AsSpan(c0, n);
-                            for (int r = 0; r < rows; r++) TensorPrimitives.Add(acc, gy.Storage.AsSpan(gy.Offset + r * outF + c0, n), acc);
+                            for (int r = 0; r < rows; r++) Simd.Add(acc, gy.Storage.AsSpan(gy.Offset + r * outF + c0, n), acc);
                         });
                         grads[2] = new Tensor(gb, [outF]);
                     }
@@ -107,16 +107,16 @@ public static partial class torch
                 {
                     var xs = x.Storage.AsSpan(x.Offset + r * width, width);
                     var hs = xhat.AsSpan(r * width, width);
-                    float mean = rms ? 0 : TensorPrimitives.Sum(xs) / width;
-                    TensorPrimitives.Subtract(xs, mean, hs);
-                    float variance = TensorPrimitives.Dot(hs, hs) / width;
+                    float mean = rms ? 0 : Simd.Sum(xs) / width;
+                    Simd.Subtract(xs, mean, hs);
+                    float variance = Simd.Dot(hs, hs) / width;
                     float s = 1f / MathF.Sqrt(variance + e);
                     rstd[r] = s;
-                    TensorPrimitives.Multiply(hs, s, hs);
+                    Simd.Multiply(hs, s, hs);
                     var ys = y.AsSpan(r * width, width);
-                    if (w != null) TensorPrimitives.Multiply(hs, w.Span, ys);
+                    if (w != null) Simd.Multiply(hs, w.Span, ys);
                     else hs.CopyTo(ys);
-                    if (b != null) TensorPrimitives.Add(ys, b.Span, ys);
+                    if (b != null) Simd.Add(ys, b.Span, ys);
                 });
                 var inputs = new List<Tensor> { input };
                 if (weight != null) inputs.Add(weight);
@@ -138,17 +138,17 @@ public static partial class torch
                         {
                             var gs = gy.Storage.AsSpan(gy.Offset + r * width, width);
                             var hs = xhat.AsSpan(r * width, width);
-                            TensorPrimitives.MultiplyAdd(gs, hs, dw, dw);
-                            TensorPrimitives.Add(gs, db, db);
-                            if (w != null) TensorPrimitives.Multiply(gs, w.Span, dh);
+                            Simd.MultiplyAdd(gs, hs, dw, dw);
+                            Simd.Add(gs, db, db);
+                            if (w != null) Simd.Multiply(gs, w.Span, dh);
                             else gs.CopyTo(dh);
                             // dx = rstd * (dh - mean(dh) - xhat * mean(dh * xhat)); rms drops the mean(dh) term.
-                            float meanDh = rms ? 0 : TensorPrimitives.Sum(dh) / width;
-                            float meanDhH = TensorPrimitives.Dot(dh, hs) / width;
+                            float meanDh = rms ? 0 : Simd.Sum(dh) / width;
+                            float meanDhH = Simd.Dot(dh, hs) / width;
                             var dst = gx.AsSpan(r * width, width);
-                            TensorPrimitives.MultiplyAdd(hs, -meanDhH, dh, dst);
-                            TensorPrimitives.Subtract(dst, meanDh, dst);
-                            TensorPrimitives.Multiply(dst, rstd[r], dst);
+                            Simd.MultiplyAdd(hs, -meanDhH, dh, dst);
+                            Simd.Subtract(dst, meanDh, dst);
+                            Simd.Multiply(dst, rstd[r], dst);
                         }
                         lock (partials) partials.Add(start, (dw, db));
                     });
@@ -158,13 +158,13 @@ public static partial class torch
                     if (weight != null)
                     {
                         var dw = new float[width];
-                        foreach (var p in partials.Values) TensorPrimitives.Add(dw, p.dw, dw);
+                        foreach (var p in partials.Values) Simd.Add(dw, p.dw, dw);
                         grads[k++] = new Tensor(dw, [width]);
                     }
                     if (bias != null)
                     {
                         var db = new float[width];
-                        foreach (var p in partials.Values) TensorPrimitives.Add(db, p.db, db);
+                        foreach (var p in partials.Values) Simd.Add(db, p.db, db);
                         grads[k] = new Tensor(db, [width]);
                     }
                     return grads;
@@ -193,7 +193,7 @@ public static partial class torch
                     for (int i = 0; i < ids.Length; i++)
                     {
                         var acc = gw.AsSpan(ids[i] * dim, dim);
-                        TensorPrimitives.Add(acc, gy.Storage.AsSpan(gy.Offset + i * dim, dim), acc);
+                        Simd.Add(acc, gy.Storage.AsSpan(gy.Offset + i * dim, dim), acc);
                     }
                     return [new Tensor(gw, [vocab, dim])];
                 });
@@ -223,7 +223,7 @@ public static partial class torch
                 {
                     if (target[i] == ignore_index) return;
                     var row = x.Storage.AsSpan(x.Offset + i * c, c);
-                    float max = TensorPrimitives.Max(row);
+                    float max = Simd.Max(row);
                     double sum = 0;
                     foreach (var v in row) sum += MathF.Exp(v - max);
                     lse[i] = max + (float)Math.Log(sum);
@@ -247,10 +247,10 @@ public static partial class torch
                         var row = x.Storage.AsSpan(x.Offset + i * c, c);
                         var dst = gx.AsSpan(i * c, c);
                         // d loss / d logits = softmax - onehot
-                        TensorPrimitives.Subtract(row, lse[i], dst);
-                        TensorPrimitives.Exp(dst, dst);
+                        row.CopyTo(dst);
+                        VectorMath.ExpShiftedSum(dst, lse[i]);
                         dst[target[i]] -= 1;
-                        TensorPrimitives.Multiply(dst, scale, dst);
+                        Simd.Multiply(dst, scale, dst);
                     });
                     return [new Tensor(gx, [n, c])];
                 });

@@ -18,47 +18,36 @@ internal static class Gelu
     /// <summary>y = gelu(x).</summary>
     // Jitted optimised at once: benchmarks and short notebook runs would otherwise time the tier-0 code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(ReadOnlySpan<float> x, Span<float> y)
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y) => Forward(x, y, default);
+
+    /// <summary>y = gelu(x) and, when <paramref name="slope"/> is not empty, slope = gelu'(x) = Φ(x) + x φ(x): the
+    /// derivative shares erf's exponentials with the value, so computing both here costs about what the backward
+    /// alone cost, and the backward becomes one product g * slope.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y, Span<float> slope)
     {
+        bool withSlope = !slope.IsEmpty;
+        if (withSlope && slope.Length < x.Length) throw new ArgumentException("slope is shorter than x", nameof(slope));
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             ref float xs = ref MemoryMarshal.GetReference(x);
             ref float ys = ref MemoryMarshal.GetReference(y);
+            ref float ss = ref MemoryMarshal.GetReference(slope);
             for (; i <= x.Length - 8; i += 8)
             {
                 var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var cdf = Cdf(v, withGauss: false, out _);
+                var cdf = Cdf(v, withSlope, out var gauss);
                 (v * cdf).StoreUnsafe(ref ys, (nuint)i);
-            }
-        }
-        for (; i < x.Length; i++) y[i] = 0.5f * x[i] * (1 + SpecialFunctions.Erf(x[i] * SpecialFunctions.InvSqrt2));
-    }
-
-    /// <summary>dst = g * (Φ(x) + x φ(x)).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dst)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref float xs = ref MemoryMarshal.GetReference(x);
-            ref float gs = ref MemoryMarshal.GetReference(g);
-            ref float ds = ref MemoryMarshal.GetReference(dst);
-            for (; i <= x.Length - 8; i += 8)
-            {
-                var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var cdf = Cdf(v, withGauss: true, out var gauss);
-                var d = cdf + v * gauss * Vector256.Create(SpecialFunctions.InvSqrt2Pi);
-                (Vector256.LoadUnsafe(ref gs, (nuint)i) * d).StoreUnsafe(ref ds, (nuint)i);
+                if (withSlope) (cdf + v * gauss * Vector256.Create(SpecialFunctions.InvSqrt2Pi)).StoreUnsafe(ref ss, (nuint)i);
             }
         }
         for (; i < x.Length; i++)
         {
             float v = x[i];
             float cdf = 0.5f * (1 + SpecialFunctions.Erf(v * SpecialFunctions.InvSqrt2));
-            float pdf = SpecialFunctions.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
-            dst[i] = g[i] * (cdf + v * pdf);
+            y[i] = v * cdf;
+            if (withSlope) slope[i] = cdf + v * SpecialFunctions.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
         }
     }
 

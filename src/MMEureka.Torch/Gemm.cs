@@ -260,7 +260,7 @@ public static class Gemm
         {
             var row = c.AsSpan(cOffset + i * ldc, n);
             if (beta == 0f) row.Clear();
-            else if (beta != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+            else if (beta != 1f) Simd.Multiply(row, beta, row);
         }
     }
 
