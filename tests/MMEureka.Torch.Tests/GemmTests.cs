@@ -18,10 +18,19 @@ public sealed class OpenBlasTheoryAttribute : TheoryAttribute
     public OpenBlasTheoryAttribute() => Skip = OpenBlasFactAttribute.MissingReason;
 }
 
+/// <summary>A theory that is reported as skipped when the CPU does not run Vector512 natively (no AVX-512).</summary>
+public sealed class Avx512TheoryAttribute : TheoryAttribute
+{
+    public Avx512TheoryAttribute()
+    {
+        if (!Avx512Gemm.IsSupported) Skip = "no AVX-512 (Vector512 not hardware-accelerated) on this CPU";
+    }
+}
+
 public class GemmTests
 {
     /// <summary>How a case is run: a public backend, or the managed kernel pinned to a micro-kernel and thread count.</summary>
-    public enum Runner { OpenBlas, Managed, ManagedSerial, ManagedPortable }
+    public enum Runner { OpenBlas, Managed, ManagedSerial, ManagedPortable, Avx512, Avx512Split, Dispatch }
 
     static readonly int[] Sizes = [1, 7, 33, 130];
 
@@ -41,6 +50,14 @@ public class GemmTests
                 break;
             case Runner.ManagedPortable:
                 ManagedGemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc, ManagedKernel.Portable, 4);
+                break;
+            case Runner.Avx512 or Runner.Avx512Split:
+                Assert.Equal(1f, alpha);
+                Assert.True(beta is 0f or 1f);
+                Avx512Gemm.Sgemm(ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta == 1f, c, co, ldc, runner == Runner.Avx512 ? 1 : 3);
+                break;
+            case Runner.Dispatch:
+                Gemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
                 break;
         }
     }
@@ -129,6 +146,46 @@ public class GemmTests
     [OpenBlasTheory]
     [MemberData(nameof(Transposes))]
     public void OpenBlas_matches_reference_on_odd_sizes(bool ta, bool tb) => AllSizes(Runner.OpenBlas, ta, tb);
+
+    public static TheoryData<Runner, bool, bool> Avx512Cases()
+    {
+        var data = new TheoryData<Runner, bool, bool>();
+        foreach (var r in new[] { Runner.Avx512, Runner.Avx512Split })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    data.Add(r, ta, tb);
+        return data;
+    }
+
+    /// <summary>The AVX-512 kernel's 12 x 32 tile edges (rows 11/12/13/25, columns 31/32/33), k across its k-blocks
+    /// (600 > 512; 130 with n = 2100, whose packed B allows only 64-deep blocks), C = AB over NaN and C += AB.</summary>
+    [Avx512Theory]
+    [MemberData(nameof(Avx512Cases))]
+    public void Avx512_matches_reference_on_tile_edges_and_k_blocks(Runner runner, bool ta, bool tb)
+    {
+        int seed = 100;
+        foreach (int m in new[] { 1, 11, 12, 13, 25, 130 })
+            foreach (int n in new[] { 1, 31, 32, 33, 97 })
+                foreach (int k in new[] { 1, 7, 129, 600 })
+                {
+                    seed++;
+                    Check(runner, ta, tb, m, n, k, 1f, seed % 2 == 0 ? 0f : 1f, seed, nanC: seed % 2 == 0);
+                }
+        Check(runner, ta, tb, 13, 2100, 130, 1f, 1f, seed: 99);
+        Check(runner, ta, tb, 37, 2100, 130, 1f, 0f, seed: 98, nanC: true);
+    }
+
+    /// <summary>Gemm.Sgemm with a linear layer's shapes (300 x 384 x 128 is past the AVX-512 threshold, as are the
+    /// other two) gives the reference's numbers whichever kernel it picks, including alpha and beta the AVX-512
+    /// kernel leaves to the backend.</summary>
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void Sgemm_dispatch_matches_reference_on_linear_layer_shapes(bool ta, bool tb)
+    {
+        Check(Runner.Dispatch, ta, tb, 300, 384, 128, 1f, 0f, seed: 31, nanC: true);
+        Check(Runner.Dispatch, ta, tb, 301, 130, 520, 1f, 1f, seed: 32);
+        Check(Runner.Dispatch, ta, tb, 300, 384, 128, 0.5f, 2f, seed: 33);
+    }
 
     [OpenBlasTheory]
     [MemberData(nameof(Transposes))]
