@@ -29,11 +29,23 @@ internal static class Gelu
         bool withSlope = !slope.IsEmpty;
         if (withSlope && slope.Length < x.Length) throw new ArgumentException("slope is shorter than x", nameof(slope));
         int i = 0;
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        ref float ys = ref MemoryMarshal.GetReference(y);
+        ref float ss = ref MemoryMarshal.GetReference(slope);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // The same lane arithmetic 16 wide: 1.96 vs 2.81 ms for 3072 x 512 on one Zen 4 core, where the
+            // 8-wide loop is bound by instruction throughput, not by its dependency chains (unrolling it did nothing).
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref xs, (nuint)i);
+                var cdf = Cdf(v, withSlope, out var gauss);
+                (v * cdf).StoreUnsafe(ref ys, (nuint)i);
+                if (withSlope) (cdf + v * gauss * Vector512.Create(SpecialFunctions.InvSqrt2Pi)).StoreUnsafe(ref ss, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref float xs = ref MemoryMarshal.GetReference(x);
-            ref float ys = ref MemoryMarshal.GetReference(y);
-            ref float ss = ref MemoryMarshal.GetReference(slope);
             for (; i <= x.Length - 8; i += 8)
             {
                 var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
@@ -68,18 +80,35 @@ internal static class Gelu
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C2));
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C1));
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C0));
-        Vector256<float> half; // erfc(z) / 2
-        if (withGauss)
-        {
-            gauss = VectorMath.Exp(-(z * z)); // e^(-x²/2)
-            half = Vector256.Create(0.5f) * t * gauss * VectorMath.Exp(p);
-        }
-        else
-        {
-            gauss = default;
-            half = Vector256.Create(0.5f) * t * VectorMath.Exp(p - z * z);
-        }
+        // erfc(z) / 2, computed the same way with or without the slope so that the forward value does not depend on
+        // grad mode.
+        var half = Vector256.Create(0.5f) * t * VectorMath.Exp(p - z * z);
+        gauss = withGauss ? VectorMath.Exp(-(z * z)) : default; // e^(-x²/2)
         // Φ(x) = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
+    }
+
+    /// <summary>The 16-lane twin of the 8-lane <c>Cdf</c> above, operation for operation (the same numbers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Cdf(Vector512<float> x, bool withGauss, out Vector512<float> gauss)
+    {
+        var z = Vector512.Abs(x) * Vector512.Create(SpecialFunctions.InvSqrt2);
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.5f) * z);
+        // Horner with fused multiply-adds: the JIT does not fuse a * b + c itself.
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(C9), t, Vector512.Create(C8));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C7));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C6));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C5));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C4));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C3));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C2));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C1));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C0));
+        // erfc(z) / 2, computed the same way with or without the slope so that the forward value does not depend on
+        // grad mode.
+        var half = Vector512.Create(0.5f) * t * VectorMath.Exp(p - z * z);
+        gauss = withGauss ? VectorMath.Exp(-(z * z)) : default; // e^(-x²/2)
+        // Φ(x) = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
     }
 }

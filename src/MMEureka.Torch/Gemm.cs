@@ -32,7 +32,7 @@ public static class Gemm
 
     /// <summary>One line for logs, e.g. "openblas (libopenblas.so.0, 2 threads)", plus the AVX-512 kernel's share when on.</summary>
     public static string Describe() => Describe(Selected)
-        + (Avx512Products ? $"; products with untransposed A and a side <= {Avx512MaxSide} on the AVX-512 12x32 kernel" : "");
+        + (Avx512Products ? $"; products with a side <= {Avx512MaxSide} on the AVX-512 12x32 kernel" : "");
 
     /// <summary>The log line for a given backend.</summary>
     public static string Describe(GemmBackend backend) => backend switch
@@ -78,7 +78,7 @@ public static class Gemm
     {
         // No small-product detour to the managed kernel: measured, a P/Invoke call into OpenBLAS beats the managed
         // kernel at every size down to 4 x 4 x 4 (0.09 us vs 0.7 us).
-        if (UsesAvx512(transA, m, n, k, alpha, beta))
+        if (UsesAvx512(m, n, k, alpha, beta))
         {
             if (CheckedAndTrivial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)) return;
             Avx512Gemm.Sgemm(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta == 1f, c, cOffset, ldc,
@@ -89,12 +89,14 @@ public static class Gemm
     }
 
     /// <summary>
-    /// Whether <see cref="Sgemm"/> sends products with untransposed A and one side at most <see cref="Avx512MaxSide"/>
-    /// (the transformer's linear layers and their input gradients) to <see cref="Avx512Gemm"/>: on when the CPU has
-    /// AVX-512 and <c>MMEUREKA_GEMM_AVX512</c> is not <c>0</c>. Measured on one Zen 4 core against OpenBLAS 0.3.21
-    /// on the training step's shapes with operands out of cache (as in training): 84-97 vs 75-90 GFLOP/s; the weight
-    /// gradients (transposed A, k = 3072) measured 74-85 vs 78-88 and stay with OpenBLAS. <see cref="SgemmWith"/>
-    /// (backend benchmarks, tests) always runs the backend it is given.
+    /// Whether <see cref="Sgemm"/> sends products with one side at most <see cref="Avx512MaxSide"/> (the transformer's
+    /// linear layers and their gradients) to <see cref="Avx512Gemm"/>: on when the CPU has AVX-512 and
+    /// <c>MMEUREKA_GEMM_AVX512</c> is not <c>0</c>. Measured on one Zen 4 core against OpenBLAS 0.3.21: with hot
+    /// caches 101-113 vs 75-92 GFLOP/s on the training step's shapes; with operands out of cache 84-97 vs 75-90 on
+    /// the forward and input-gradient shapes, 74-85 vs 78-88 on the weight gradients (transposed A, k = 3072); inside
+    /// the training step (what counts) the linear layers' backward took 113-118 ms with the weight gradients on this
+    /// kernel and 120-122 ms with them on OpenBLAS. <see cref="SgemmWith"/> (backend benchmarks, tests) always runs
+    /// the backend it is given.
     /// </summary>
     public static bool Avx512Products { get; set; } =
         Avx512Gemm.IsSupported && Environment.GetEnvironmentVariable("MMEUREKA_GEMM_AVX512") != "0";
@@ -106,8 +108,8 @@ public static class Gemm
     /// stay with the backend, so sampling runs the same code as before.</summary>
     public const long Avx512MinWork = 1L << 23;
 
-    static bool UsesAvx512(bool transA, int m, int n, int k, float alpha, float beta)
-        => Avx512Products && !transA && alpha == 1f && (beta == 0f || beta == 1f) && (long)m * n * k >= Avx512MinWork
+    static bool UsesAvx512(int m, int n, int k, float alpha, float beta)
+        => Avx512Products && alpha == 1f && (beta == 0f || beta == 1f) && (long)m * n * k >= Avx512MinWork
            && Math.Min(m, Math.Min(n, k)) <= Avx512MaxSide;
 
     /// <summary>The product on the calling thread alone, for callers that already run one product per core, such

@@ -6,11 +6,11 @@ namespace MMEureka.Torch.Blas;
 
 /// <summary>
 /// SGEMM for the transformer's products, where one of m, n, k is the model width (128 .. 512): a 12 x 32 register
-/// tile (24 of the 32 zmm registers) updated with 512-bit FMAs. Only op(B) is packed, one k-block at a time, into
-/// 32-column panels that stay in L2; op(A) is read in place, both untransposed (a row's k values contiguous) and
-/// transposed (a dW product's 12 rows contiguous for each k), so there is no A packing at all. On one Zen 4 core it
-/// runs the training step's products at 101-113 GFLOP/s where OpenBLAS 0.3.21 (Cooperlake kernels) reaches 75-92
-/// (bench: <c>mmeureka bench engine --profile</c>). Row slices run one per core. Needs AVX-512 (<see cref="IsSupported"/>).
+/// tile (24 of the 32 zmm registers) updated with 512-bit FMAs. op(B) is packed one k-block at a time into 32-column
+/// panels that stay in L2 (k up to 512 in one block); each 12-row block of op(A) is copied once per k-block in its
+/// own orientation (whole rows, or 12 contiguous values per k when transposed), so the copy reads memory
+/// sequentially and the kernel broadcasts from L1. Row slices run one per core. Needs AVX-512
+/// (<see cref="IsSupported"/>); <see cref="Gemm.Avx512Products"/> says which products come here and why.
 /// </summary>
 internal static unsafe class Avx512Gemm
 {
