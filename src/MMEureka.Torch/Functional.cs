@@ -22,19 +22,15 @@ public static partial class torch
                 var x = Rows(input, rows, inF);
                 var w = weight.contiguous().detach();
                 var y = Buffers.Uninitialized(rows * outF);
-                float beta = 0;
-                if (bias != null)
+                var (xt, ldx) = Tensor.GemmLayout(rows, inF, x.Strides[0], x.Strides[1])!.Value;
+                // y[rows, out] = x[rows, in] @ W^T (+ b in every row)
+                if (bias == null)
+                    Gemm.Sgemm(xt, true, rows, outF, inF, 1f, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF, 0f, y, 0, outF);
+                else
                 {
                     var b = bias.contiguous().detach();
-                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(outF, 1)), (start, n) =>
-                    {
-                        for (int r = start; r < start + n; r++) b.Span.CopyTo(y.AsSpan(r * outF, outF));
-                    });
-                    beta = 1;
+                    Gemm.SgemmBias(xt, true, rows, outF, inF, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF, b.Storage, b.Offset, y, 0, outF);
                 }
-                var (xt, ldx) = Tensor.GemmLayout(rows, inF, x.Strides[0], x.Strides[1])!.Value;
-                // y[rows, out] = x[rows, in] @ W^T
-                Gemm.Sgemm(xt, true, rows, outF, inF, 1f, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF, beta, y, 0, outF);
                 var sizes = (int[])input.Sizes.Clone();
                 sizes[^1] = outF;
                 var inputs = bias == null ? new[] { input, weight } : new[] { input, weight, bias };

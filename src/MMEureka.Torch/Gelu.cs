@@ -63,8 +63,7 @@ internal static class Gelu
         }
     }
 
-    /// <summary>Φ(x) = (1 + erf(x/√2)) / 2, and (when <paramref name="withGauss"/>, for the derivative) e^(-x²/2);
-    /// without it erfc's two factors share one exponential.</summary>
+    /// <summary>Φ(x) = (1 + erf(x/√2)) / 2 and, when <paramref name="withGauss"/> (for the derivative), e^(-x²/2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Cdf(Vector256<float> x, bool withGauss, out Vector256<float> gauss)
     {

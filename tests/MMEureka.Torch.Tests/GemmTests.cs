@@ -187,6 +187,36 @@ public class GemmTests
         Check(Runner.Dispatch, ta, tb, 300, 384, 128, 0.5f, 2f, seed: 33);
     }
 
+    /// <summary>SgemmBias = reference product over C filled with the bias rows, whichever path it takes: the AVX-512
+    /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a 12-row tail) or the fill
+    /// then add of the backend (10 x 33 x 7, under the AVX-512 threshold); the old contents of C (NaN) never leak.</summary>
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void SgemmBias_adds_the_bias_to_every_row(bool ta, bool tb)
+    {
+        int seed = 40;
+        foreach (var (m, n, k) in new[] { (300, 97, 600), (301, 128, 128), (10, 33, 7) })
+        {
+            var rng = new Random(seed++);
+            int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
+            var a = Random(rng, (ta ? k : m) * lda);
+            var b = Random(rng, (tb ? n : k) * ldb);
+            var bias = Random(rng, n + 5);
+            var expected = new float[m * ldc];
+            for (int i = 0; i < m; i++) Array.Copy(bias, 5, expected, i * ldc, n);
+            Gemm.Reference(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, expected, 0, ldc);
+            var actual = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+            Gemm.SgemmBias(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, bias, 5, actual, 0, ldc);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < ldc; j++)
+                {
+                    float e = expected[i * ldc + j], v = actual[i * ldc + j];
+                    if (j >= n) { Assert.True(float.IsNaN(v), $"{m}x{n}x{k}: wrote C[{i},{j}] past the row"); continue; }
+                    Assert.True(MathF.Abs(v - e) <= (k + 3) * 1.2e-7f * (k + 1), $"ta={ta} tb={tb} {m}x{n}x{k}: C[{i},{j}] = {v}, reference {e}");
+                }
+        }
+    }
+
     [OpenBlasTheory]
     [MemberData(nameof(Transposes))]
     public void OpenBlas_split_across_cores_matches_reference(bool ta, bool tb)

@@ -27,17 +27,21 @@ internal static unsafe class Avx512Gemm
 
     [ThreadStatic] static float[]? packBuffer;
 
-    /// <summary>C = op(A) op(B) + beta C with beta 0 or 1, on up to <paramref name="maxThreads"/> threads (row slices).
-    /// Trusts its arguments (validated by <see cref="Gemm"/>; k &gt; 0).</summary>
+    /// <summary>C = op(A) op(B) + C when <paramref name="accumulate"/>, else C = op(A) op(B) (+ bias[j] in every row
+    /// when <paramref name="bias"/> is given: the linear layer's bias, added as the tile is stored instead of in a
+    /// separate pass over C), on up to <paramref name="maxThreads"/> threads (row slices). Trusts its arguments
+    /// (validated by <see cref="Gemm"/>; k &gt; 0).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k,
-        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc, int maxThreads)
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc, int maxThreads,
+        float[]? bias = null, int biasOffset = 0)
     {
+        if (bias != null && accumulate) throw new ArgumentException("a bias is added to a fresh C only", nameof(bias));
         if (!IsSupported) throw new PlatformNotSupportedException("Avx512Gemm needs Vector512 hardware acceleration");
         int tiles = (m + MR - 1) / MR;
         int parts = Math.Min(Math.Max(1, maxThreads), tiles);
         if (parts == 1)
         {
-            Serial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc);
+            Serial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc, bias, biasOffset);
             return;
         }
         void Part(int part)
@@ -45,7 +49,7 @@ internal static unsafe class Avx512Gemm
             int r0 = (int)((long)tiles * part / parts) * MR, r1 = Math.Min((int)((long)tiles * (part + 1) / parts) * MR, m);
             if (r1 > r0)
                 Serial(transA, transB, r1 - r0, n, k, a, aOffset + (transA ? r0 : r0 * lda), lda, b, bOffset, ldb,
-                    accumulate, c, cOffset + r0 * ldc, ldc);
+                    accumulate, c, cOffset + r0 * ldc, ldc, bias, biasOffset);
         }
         if (!CoreTeam.TryRun(parts, Part))
             Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
@@ -53,7 +57,8 @@ internal static unsafe class Avx512Gemm
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Serial(bool transA, bool transB, int m, int n, int k,
-        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc)
+        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc,
+        float[]? bias, int biasOffset)
     {
         int nPadded = (n + NR - 1) / NR * NR;
         int kcMax = Math.Min(k, Math.Clamp(PackedBFloats / nPadded / 64 * 64, 64, KC));
@@ -63,13 +68,14 @@ internal static unsafe class Avx512Gemm
         long rs = transA ? 1 : lda, ps = transA ? lda : 1;
         float* tile = stackalloc float[MR * NR];
         float* blockA = stackalloc float[MR * KC];
-        fixed (float* pa0 = a, pb0 = b, pc0 = c, packed = pack)
+        fixed (float* pa0 = a, pb0 = b, pc0 = c, packed = pack, pbias0 = bias)
         {
-            float* pa = pa0 + aOffset, pb = pb0 + bOffset, pc = pc0 + cOffset;
+            float* pa = pa0 + aOffset, pb = pb0 + bOffset, pc = pc0 + cOffset, pbias = bias == null ? null : pbias0 + biasOffset;
             for (int p0 = 0; p0 < k; p0 += kcMax)
             {
                 int kc = Math.Min(kcMax, k - p0);
                 bool add = accumulate || p0 > 0;
+                float* rowBias = add ? null : pbias; // later k-blocks add to C, which already holds the bias
                 PackB(transB, transB ? pb + p0 : pb + (long)p0 * ldb, ldb, kc, n, packed);
                 float* ak = pa + p0 * ps;
                 for (int i = 0; i < m; i += MR)
@@ -92,13 +98,14 @@ internal static unsafe class Avx512Gemm
                                     Sse.Prefetch0(cij + (long)r * ldc);
                                     Sse.Prefetch0(cij + (long)r * ldc + 16);
                                 }
-                            Kernel(kc, blockA, brs, bps, panel, cij, ldc, add);
+                            Kernel(kc, blockA, brs, bps, panel, cij, ldc, add, rowBias == null ? null : rowBias + j);
                             continue;
                         }
-                        Kernel(kc, blockA, brs, bps, panel, tile, NR, false);
+                        Kernel(kc, blockA, brs, bps, panel, tile, NR, false, null);
                         for (int r = 0; r < rows; r++)
                             for (int q = 0; q < cols; q++)
-                                cij[(long)r * ldc + q] = add ? cij[(long)r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
+                                cij[(long)r * ldc + q] = add ? cij[(long)r * ldc + q] + tile[r * NR + q]
+                                    : rowBias != null ? tile[r * NR + q] + rowBias[j + q] : tile[r * NR + q];
                     }
                 }
             }
@@ -173,9 +180,10 @@ internal static unsafe class Avx512Gemm
         }
     }
 
-    /// <summary>C[12 x 32] = (or +=) sum over p of a[r * rs + p * ps] * b[p * 32 + :] (b a packed panel).</summary>
+    /// <summary>C[12 x 32] = (or +=) sum over p of a[r * rs + p * ps] * b[p * 32 + :] (b a packed panel), plus
+    /// bias[0..32) in every row when <paramref name="bias"/> is not null (and C is not accumulated).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel(int kc, float* a, long rs, long ps, float* b, float* c, int ldc, bool accumulate)
+    static void Kernel(int kc, float* a, long rs, long ps, float* b, float* c, int ldc, bool accumulate, float* bias)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
@@ -199,6 +207,14 @@ internal static unsafe class Avx512Gemm
             x = Vector512.Create(a9[o]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
             x = Vector512.Create(aa[o]); ca0 = Vector512.FusedMultiplyAdd(x, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(x, b1, ca1);
             x = Vector512.Create(ab[o]); cb0 = Vector512.FusedMultiplyAdd(x, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(x, b1, cb1);
+        }
+        if (bias != null)
+        {
+            var b0 = Vector512.Load(bias);
+            var b1 = Vector512.Load(bias + 16);
+            c00 += b0; c01 += b1; c10 += b0; c11 += b1; c20 += b0; c21 += b1; c30 += b0; c31 += b1;
+            c40 += b0; c41 += b1; c50 += b0; c51 += b1; c60 += b0; c61 += b1; c70 += b0; c71 += b1;
+            c80 += b0; c81 += b1; c90 += b0; c91 += b1; ca0 += b0; ca1 += b1; cb0 += b0; cb1 += b1;
         }
         Store(c, c00, c01, accumulate); Store(c + ldc, c10, c11, accumulate); Store(c + 2 * ldc, c20, c21, accumulate);
         Store(c + 3 * ldc, c30, c31, accumulate); Store(c + 4 * ldc, c40, c41, accumulate); Store(c + 5 * ldc, c50, c51, accumulate);
