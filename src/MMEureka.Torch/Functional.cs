@@ -99,21 +99,9 @@ public static partial class torch
                 var xhat = Buffers.Uninitialized(input.Numel);
                 var rstd = new float[rows];
                 float e = (float)eps;
-                Tensor.ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
-                {
-                    var xs = x.Storage.AsSpan(x.Offset + r * width, width);
-                    var hs = xhat.AsSpan(r * width, width);
-                    float mean = rms ? 0 : Simd.Sum(xs) / width;
-                    Simd.Subtract(xs, mean, hs);
-                    float variance = Simd.Dot(hs, hs) / width;
-                    float s = 1f / MathF.Sqrt(variance + e);
-                    rstd[r] = s;
-                    Simd.Multiply(hs, s, hs);
-                    var ys = y.AsSpan(r * width, width);
-                    if (w != null) Simd.Multiply(hs, w.Span, ys);
-                    else hs.CopyTo(ys);
-                    if (b != null) Simd.Add(ys, b.Span, ys);
-                });
+                Tensor.ForRows(rows, width, r =>
+                    rstd[r] = NormRows.Forward(x.Storage.AsSpan(x.Offset + r * width, width), xhat.AsSpan(r * width, width),
+                        y.AsSpan(r * width, width), w == null ? default : w.Span, b == null ? default : b.Span, e, rms));
                 var inputs = new List<Tensor> { input };
                 if (weight != null) inputs.Add(weight);
                 if (bias != null) inputs.Add(bias);
@@ -129,23 +117,9 @@ public static partial class torch
                     {
                         var dw = new float[width];
                         var db = new float[width];
-                        var dh = new float[width];
                         for (int r = start; r < start + n; r++)
-                        {
-                            var gs = gy.Storage.AsSpan(gy.Offset + r * width, width);
-                            var hs = xhat.AsSpan(r * width, width);
-                            Simd.MultiplyAdd(gs, hs, dw, dw);
-                            Simd.Add(gs, db, db);
-                            if (w != null) Simd.Multiply(gs, w.Span, dh);
-                            else gs.CopyTo(dh);
-                            // dx = rstd * (dh - mean(dh) - xhat * mean(dh * xhat)); rms drops the mean(dh) term.
-                            float meanDh = rms ? 0 : Simd.Sum(dh) / width;
-                            float meanDhH = Simd.Dot(dh, hs) / width;
-                            var dst = gx.AsSpan(r * width, width);
-                            Simd.MultiplyAdd(hs, -meanDhH, dh, dst);
-                            Simd.Subtract(dst, meanDh, dst);
-                            Simd.Multiply(dst, rstd[r], dst);
-                        }
+                            NormRows.Backward(gy.Storage.AsSpan(gy.Offset + r * width, width), xhat.AsSpan(r * width, width),
+                                w == null ? default : w.Span, rstd[r], dw, db, gx.AsSpan(r * width, width), rms);
                         lock (partials) partials.Add(start, (dw, db));
                     });
                     var grads = new Tensor?[inputs.Count];
@@ -220,9 +194,9 @@ public static partial class torch
                     if (target[i] == ignore_index) return;
                     var row = x.Storage.AsSpan(x.Offset + i * c, c);
                     float max = Simd.Max(row);
-                    double sum = 0;
-                    foreach (var v in row) sum += MathF.Exp(v - max);
-                    lse[i] = max + (float)Math.Log(sum);
+                    Span<float> e = c <= 4096 ? stackalloc float[c] : new float[c];
+                    row.CopyTo(e);
+                    lse[i] = max + MathF.Log(VectorMath.ExpShiftedSum(e, max));
                     losses[i] = lse[i] - row[target[i]];
                 });
                 Tensor result = reduction switch

@@ -120,6 +120,10 @@ public class GradientTests
         Check(x => F.layer_norm(x[0], [5], x[1], x[2]), Rand(1, 2, 3, 5), Rand(2, 5), Rand(3, 5));
         Check(x => F.layer_norm(x[0].t(), [3]), Rand(4, 3, 4));
         Check(x => F.rms_norm(x[0], [4], x[1]), Rand(5, 3, 4), Rand(6, 4));
+        // Widths 21 and 19: the row kernels' 8-lane loops and their scalar tails, with and without weight and bias.
+        Check(x => F.layer_norm(x[0], [21], x[1], x[2]), Rand(10, 3, 21), Rand(11, 21), Rand(12, 21));
+        Check(x => F.layer_norm(x[0], [21]), Rand(13, 2, 21));
+        Check(x => F.rms_norm(x[0], [19], x[1]), Rand(14, 3, 19), Rand(15, 19));
     }
 
     [Fact]

@@ -55,7 +55,7 @@ internal static unsafe class Avx512Gemm
             Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // the stackalloc'd blocks are written before use
     static void Serial(bool transA, bool transB, int m, int n, int k,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc,
         float[]? bias, int biasOffset)
