@@ -55,8 +55,10 @@ public static partial class torch
                     if (bias != null && bias.requires_grad)
                     {
                         // Column slices in parallel, each summed over the rows in order: the same result on any number of cores.
+                        // One slice per core, so that each pass over the rows reads as much of a row as it can.
                         var gb = new float[outF];
-                        Loops.Chunked(outF, 64, (c0, n) =>
+                        int slice = Math.Max(64, (outF + Environment.ProcessorCount - 1) / Environment.ProcessorCount);
+                        Loops.Chunked(outF, slice, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int c0, int n) =>
                         {
                             var acc = gb.AsSpan(c0, n);
                             for (int r = 0; r < rows; r++) Simd.Add(acc, gy.Storage.AsSpan(gy.Offset + r * outF + c0, n), acc);
