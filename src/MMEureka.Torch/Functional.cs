@@ -13,6 +13,23 @@ public static partial class torch
             /// <summary>y = x W^T + b with W [out, in]; the leading dimensions of x fold into one GEMM.</summary>
             public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null)
             {
+                var (x, xt, ldx, w, rows, inF, outF) = LinearOperands(input, weight, bias);
+                var y = Buffers.Uninitialized(rows * outF);
+                // y[rows, out] = x[rows, in] @ W^T (+ b in every row)
+                var b = bias?.contiguous().detach();
+                Gemm.SgemmEpilogue(xt, true, rows, outF, inF, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF,
+                    b?.Storage, b?.Offset ?? 0, y, 0, outF, null);
+                var inputs = bias == null ? new[] { input, weight } : new[] { input, weight, bias };
+                return Autograd.Record(new Tensor(y, LinearSizes(input, outF)), "LinearBackward", inputs, g =>
+                {
+                    var gy = g.contiguous();
+                    return LinearGrads(input, weight, bias, x, xt, ldx, w, gy.Storage, gy.Offset, rows, inF, outF, null);
+                });
+            }
+
+            /// <summary>Checks the shapes of a linear layer and returns x as [rows, in] (with its GEMM layout) and W.</summary>
+            internal static (Tensor x, bool xt, int ldx, Tensor w, int rows, int inF, int outF) LinearOperands(Tensor input, Tensor weight, Tensor? bias)
+            {
                 int inF = input.Sizes[^1], outF = weight.Sizes[0];
                 if (weight.Sizes.Length != 2 || weight.Sizes[1] != inF)
                     throw new ArgumentException($"linear: input {Tensor.ShapeString(input.Sizes)} does not match weight {Tensor.ShapeString(weight.Sizes)} ([out, in])");
@@ -20,54 +37,59 @@ public static partial class torch
                     throw new ArgumentException($"linear: bias shape {Tensor.ShapeString(bias.Sizes)} must be [{outF}]");
                 int rows = input.Numel / Math.Max(inF, 1);
                 var x = Rows(input, rows, inF);
-                var w = weight.contiguous().detach();
-                var y = Buffers.Uninitialized(rows * outF);
                 var (xt, ldx) = Tensor.GemmLayout(rows, inF, x.Strides[0], x.Strides[1])!.Value;
-                // y[rows, out] = x[rows, in] @ W^T (+ b in every row)
-                if (bias == null)
-                    Gemm.Sgemm(xt, true, rows, outF, inF, 1f, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF, 0f, y, 0, outF);
-                else
-                {
-                    var b = bias.contiguous().detach();
-                    Gemm.SgemmBias(xt, true, rows, outF, inF, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF, b.Storage, b.Offset, y, 0, outF);
-                }
+                return (x, xt, ldx, weight.contiguous().detach(), rows, inF, outF);
+            }
+
+            /// <summary>The input's shape with the last dimension replaced by <paramref name="outF"/>.</summary>
+            internal static int[] LinearSizes(Tensor input, int outF)
+            {
                 var sizes = (int[])input.Sizes.Clone();
                 sizes[^1] = outF;
-                var inputs = bias == null ? new[] { input, weight } : new[] { input, weight, bias };
-                return Autograd.Record(new Tensor(y, sizes), "LinearBackward", inputs, g =>
-                {
-                    var gy = g.contiguous();
-                    var grads = new Tensor?[inputs.Length];
-                    if (input.requires_grad)
-                    {
-                        // dx[rows, in] = g[rows, out] @ W[out, in]
-                        var gx = Buffers.Uninitialized(rows * inF);
-                        Gemm.Sgemm(false, false, rows, inF, outF, 1f, gy.Storage, gy.Offset, outF, w.Storage, w.Offset, inF, 0f, gx, 0, inF);
-                        grads[0] = new Tensor(gx, (int[])input.Sizes.Clone());
-                    }
-                    if (weight.requires_grad)
-                    {
-                        // dW[out, in] = g^T[out, rows] @ x[rows, in]
-                        var gw = Buffers.Uninitialized(outF * inF);
-                        Gemm.Sgemm(true, xt, outF, inF, rows, 1f, gy.Storage, gy.Offset, outF, x.Storage, x.Offset, ldx, 0f, gw, 0, inF);
-                        grads[1] = new Tensor(gw, [outF, inF]);
-                    }
-                    if (bias != null && bias.requires_grad)
-                    {
-                        // Column slices in parallel, each summed over the rows in order: the same result on any number of cores.
-                        // One slice per core, so that each pass over the rows reads as much of a row as it can.
-                        var gb = new float[outF];
-                        int slice = Math.Max(64, (outF + Environment.ProcessorCount - 1) / Environment.ProcessorCount);
-                        Loops.Chunked(outF, slice, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int c0, int n) =>
-                        {
-                            var acc = gb.AsSpan(c0, n);
-                            for (int r = 0; r < rows; r++) Simd.Add(acc, gy.Storage.AsSpan(gy.Offset + r * outF + c0, n), acc);
-                        });
-                        grads[2] = new Tensor(gb, [outF]);
-                    }
-                    return grads;
-                });
+                return sizes;
             }
+
+            /// <summary>Gradients of y = x W^T + b (for [input, weight, bias?]) from dy [rows, out] (contiguous at
+            /// <paramref name="gyOffset"/>); <paramref name="biasGrad"/>, when the caller already summed it, is used as is.</summary>
+            internal static Tensor?[] LinearGrads(Tensor input, Tensor weight, Tensor? bias, Tensor x, bool xt, int ldx, Tensor w,
+                float[] gy, int gyOffset, int rows, int inF, int outF, float[]? biasGrad)
+            {
+                var grads = new Tensor?[bias == null ? 2 : 3];
+                if (input.requires_grad)
+                {
+                    // dx[rows, in] = g[rows, out] @ W[out, in]
+                    var gx = Buffers.Uninitialized(rows * inF);
+                    Gemm.Sgemm(false, false, rows, inF, outF, 1f, gy, gyOffset, outF, w.Storage, w.Offset, inF, 0f, gx, 0, inF);
+                    grads[0] = new Tensor(gx, (int[])input.Sizes.Clone());
+                }
+                if (weight.requires_grad)
+                {
+                    // dW[out, in] = g^T[out, rows] @ x[rows, in]
+                    var gw = Buffers.Uninitialized(outF * inF);
+                    Gemm.Sgemm(true, xt, outF, inF, rows, 1f, gy, gyOffset, outF, x.Storage, x.Offset, ldx, 0f, gw, 0, inF);
+                    grads[1] = new Tensor(gw, [outF, inF]);
+                }
+                if (bias != null && bias.requires_grad)
+                {
+                    if (biasGrad == null)
+                    {
+                        biasGrad = new float[outF];
+                        ColumnSlices(outF, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int c0, int n) =>
+                        {
+                            var acc = biasGrad.AsSpan(c0, n);
+                            for (int r = 0; r < rows; r++) Simd.Add(acc, gy.AsSpan(gyOffset + r * outF + c0, n), acc);
+                        });
+                    }
+                    grads[2] = new Tensor(biasGrad, [outF]);
+                }
+                return grads;
+            }
+
+            /// <summary>Runs body(c0, n) over column slices of [0, width) in parallel, one slice per core, so that a
+            /// column sum taken over the rows in order gives the same result on any number of cores, and each pass over
+            /// the rows reads as much of a row as it can.</summary>
+            internal static void ColumnSlices(int width, Action<int, int> body)
+                => Loops.Chunked(width, Math.Max(64, (width + Environment.ProcessorCount - 1) / Environment.ProcessorCount), body);
 
             /// <summary>A [rows, cols] view of x without autograd (folding leading dimensions), copying only when the
             /// layout cannot be described with one row stride.</summary>

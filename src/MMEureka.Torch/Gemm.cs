@@ -88,28 +88,32 @@ public static class Gemm
         SgemmWith(Selected, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
     }
 
-    /// <summary>C[m, n] = op(A) op(B) + bias, bias[j] (bias[biasOffset + j]) added to every row of C; C's previous
-    /// contents are ignored. The linear layer's forward: on the AVX-512 kernel the bias is added as each tile is
-    /// stored; otherwise C is filled with the bias rows and the product added (beta = 1).</summary>
-    internal static void SgemmBias(bool transA, bool transB, int m, int n, int k,
-        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, float[] bias, int biasOffset, float[] c, int cOffset, int ldc)
+    /// <summary>C[m, n] = op(A) op(B), plus bias[biasOffset + j] in every row when <paramref name="bias"/> is given, then
+    /// <paramref name="rowsDone"/>(first row, rows) on each strip of finished rows (all of C, in strips, exactly once),
+    /// while the strip is still in cache; C's previous contents are ignored. The linear layer's forward: on the
+    /// AVX-512 kernel the bias is added as each tile is stored and the epilogue (an activation) runs per 12-row strip;
+    /// otherwise C is filled with the bias rows, the product added (beta = 1) and the epilogue run on row chunks.</summary>
+    internal static void SgemmEpilogue(bool transA, bool transB, int m, int n, int k, float[] a, int aOffset, int lda,
+        float[] b, int bOffset, int ldb, float[]? bias, int biasOffset, float[] c, int cOffset, int ldc, Action<int, int>? rowsDone)
     {
-        ArgumentNullException.ThrowIfNull(bias);
-        if (biasOffset < 0 || biasOffset + n > bias.Length)
+        if (bias != null && (biasOffset < 0 || biasOffset + n > bias.Length))
             throw new ArgumentException($"bias needs {n} elements from offset {biasOffset} but has {bias.Length}");
         if (k > 0 && UsesAvx512(m, n, k, 1f, 0f))
         {
             if (CheckedAndTrivial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, 0f, c, cOffset, ldc)) return;
             Avx512Gemm.Sgemm(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, false, c, cOffset, ldc,
-                Threads.Serial || (long)m * n * k < SplitThreshold ? 1 : Environment.ProcessorCount, bias, biasOffset);
+                Threads.Serial || (long)m * n * k < SplitThreshold ? 1 : Environment.ProcessorCount, bias, biasOffset, rowsDone);
             return;
         }
         CheckOperand("C", c, cOffset, ldc, m, n);
-        Loops.Chunked(m, Math.Max(1, (1 << 14) / Math.Max(n, 1)), (start, count) =>
-        {
-            for (int r = start; r < start + count; r++) bias.AsSpan(biasOffset, n).CopyTo(c.AsSpan(cOffset + r * ldc, n));
-        });
-        Sgemm(transA, transB, m, n, k, 1f, a, aOffset, lda, b, bOffset, ldb, 1f, c, cOffset, ldc);
+        int minRows = Math.Max(1, (1 << 14) / Math.Max(n, 1));
+        if (bias != null)
+            Loops.Chunked(m, minRows, (start, count) =>
+            {
+                for (int r = start; r < start + count; r++) bias.AsSpan(biasOffset, n).CopyTo(c.AsSpan(cOffset + r * ldc, n));
+            });
+        Sgemm(transA, transB, m, n, k, 1f, a, aOffset, lda, b, bOffset, ldb, bias != null ? 1f : 0f, c, cOffset, ldc);
+        if (rowsDone != null && m > 0) Loops.Chunked(m, minRows, rowsDone);
     }
 
     /// <summary>

@@ -187,12 +187,12 @@ public class GemmTests
         Check(Runner.Dispatch, ta, tb, 300, 384, 128, 0.5f, 2f, seed: 33);
     }
 
-    /// <summary>SgemmBias = reference product over C filled with the bias rows, whichever path it takes: the AVX-512
+    /// <summary>SgemmEpilogue = reference product over C filled with the bias rows, whichever path it takes: the AVX-512
     /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a 12-row tail) or the fill
     /// then add of the backend (10 x 33 x 7, under the AVX-512 threshold); the old contents of C (NaN) never leak.</summary>
     [Theory]
     [MemberData(nameof(Transposes))]
-    public void SgemmBias_adds_the_bias_to_every_row(bool ta, bool tb)
+    public void SgemmEpilogue_adds_the_bias_to_every_row(bool ta, bool tb)
     {
         int seed = 40;
         foreach (var (m, n, k) in new[] { (300, 97, 600), (301, 128, 128), (10, 33, 7) })
@@ -206,7 +206,7 @@ public class GemmTests
             for (int i = 0; i < m; i++) Array.Copy(bias, 5, expected, i * ldc, n);
             Gemm.Reference(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, expected, 0, ldc);
             var actual = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
-            Gemm.SgemmBias(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, bias, 5, actual, 0, ldc);
+            Gemm.SgemmEpilogue(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, bias, 5, actual, 0, ldc, null);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < ldc; j++)
                 {
@@ -214,6 +214,32 @@ public class GemmTests
                     if (j >= n) { Assert.True(float.IsNaN(v), $"{m}x{n}x{k}: wrote C[{i},{j}] past the row"); continue; }
                     Assert.True(MathF.Abs(v - e) <= (k + 3) * 1.2e-7f * (k + 1), $"ta={ta} tb={tb} {m}x{n}x{k}: C[{i},{j}] = {v}, reference {e}");
                 }
+        }
+    }
+
+    /// <summary>SgemmEpilogue's rowsDone sees every row of C exactly once and only with its final values: across the
+    /// AVX-512 kernel's k-blocks (k = 600), its row slices per core and a partial last strip, and on the backend path.</summary>
+    [Fact]
+    public void SgemmEpilogue_reports_each_finished_row_once()
+    {
+        foreach (var (m, n, k) in new[] { (301, 96, 600), (10, 33, 7) })
+        {
+            var rng = new Random(50 + m);
+            var a = Random(rng, m * k);
+            var b = Random(rng, k * n);
+            var c = new float[m * n];
+            var seen = new float[m * n];
+            var times = new int[m];
+            Gemm.SgemmEpilogue(false, false, m, n, k, a, 0, k, b, 0, n, null, 0, c, 0, n, (r0, rows) =>
+            {
+                Array.Copy(c, r0 * n, seen, r0 * n, rows * n);
+                for (int r = r0; r < r0 + rows; r++) Interlocked.Increment(ref times[r]);
+            });
+            Assert.All(times, t => Assert.Equal(1, t));
+            Assert.Equal(c, seen);
+            var expected = new float[m * n];
+            Gemm.Reference(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, expected, 0, n);
+            for (int i = 0; i < c.Length; i++) Assert.True(MathF.Abs(c[i] - expected[i]) <= 1e-3f, $"{m}x{n}x{k}: C[{i}] = {c[i]}, reference {expected[i]}");
         }
     }
 

@@ -29,11 +29,12 @@ internal static unsafe class Avx512Gemm
 
     /// <summary>C = op(A) op(B) + C when <paramref name="accumulate"/>, else C = op(A) op(B) (+ bias[j] in every row
     /// when <paramref name="bias"/> is given: the linear layer's bias, added as the tile is stored instead of in a
-    /// separate pass over C), on up to <paramref name="maxThreads"/> threads (row slices). Trusts its arguments
-    /// (validated by <see cref="Gemm"/>; k &gt; 0).</summary>
+    /// separate pass over C), on up to <paramref name="maxThreads"/> threads (row slices); then
+    /// <paramref name="rowsDone"/>(first row, rows), if given, on each finished 12-row strip by the thread that computed
+    /// it. Trusts its arguments (validated by <see cref="Gemm"/>; k &gt; 0).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc, int maxThreads,
-        float[]? bias = null, int biasOffset = 0)
+        float[]? bias = null, int biasOffset = 0, Action<int, int>? rowsDone = null)
     {
         if (bias != null && accumulate) throw new ArgumentException("a bias is added to a fresh C only", nameof(bias));
         if (!IsSupported) throw new PlatformNotSupportedException("Avx512Gemm needs Vector512 hardware acceleration");
@@ -41,7 +42,7 @@ internal static unsafe class Avx512Gemm
         int parts = Math.Min(Math.Max(1, maxThreads), tiles);
         if (parts == 1)
         {
-            Serial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc, bias, biasOffset);
+            Serial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc, bias, biasOffset, rowsDone, 0);
             return;
         }
         void Part(int part)
@@ -49,7 +50,7 @@ internal static unsafe class Avx512Gemm
             int r0 = (int)((long)tiles * part / parts) * MR, r1 = Math.Min((int)((long)tiles * (part + 1) / parts) * MR, m);
             if (r1 > r0)
                 Serial(transA, transB, r1 - r0, n, k, a, aOffset + (transA ? r0 : r0 * lda), lda, b, bOffset, ldb,
-                    accumulate, c, cOffset + r0 * ldc, ldc, bias, biasOffset);
+                    accumulate, c, cOffset + r0 * ldc, ldc, bias, biasOffset, rowsDone, r0);
         }
         if (!CoreTeam.TryRun(parts, Part))
             Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
@@ -58,7 +59,7 @@ internal static unsafe class Avx512Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // the stackalloc'd blocks are written before use
     static void Serial(bool transA, bool transB, int m, int n, int k,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc,
-        float[]? bias, int biasOffset)
+        float[]? bias, int biasOffset, Action<int, int>? rowsDone, int firstRow)
     {
         int nPadded = (n + NR - 1) / NR * NR;
         int kcMax = Math.Min(k, Math.Clamp(PackedBFloats / nPadded / 64 * 64, 64, KC));
@@ -107,6 +108,7 @@ internal static unsafe class Avx512Gemm
                                 cij[(long)r * ldc + q] = add ? cij[(long)r * ldc + q] + tile[r * NR + q]
                                     : rowBias != null ? tile[r * NR + q] + rowBias[j + q] : tile[r * NR + q];
                     }
+                    if (rowsDone != null && p0 + kc == k) rowsDone(firstRow + i, rows);
                 }
             }
         }
