@@ -188,14 +188,15 @@ public class GemmTests
     }
 
     /// <summary>SgemmEpilogue = reference product over C filled with the bias rows, whichever path it takes: the AVX-512
-    /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a 12-row tail) or the fill
+    /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a 12-row tail; 100 x 600 x 200:
+    /// column slices per core on a multi-core machine) or the fill
     /// then add of the backend (10 x 33 x 7, under the AVX-512 threshold); the old contents of C (NaN) never leak.</summary>
     [Theory]
     [MemberData(nameof(Transposes))]
     public void SgemmEpilogue_adds_the_bias_to_every_row(bool ta, bool tb)
     {
         int seed = 40;
-        foreach (var (m, n, k) in new[] { (300, 97, 600), (301, 128, 128), (10, 33, 7) })
+        foreach (var (m, n, k) in new[] { (300, 97, 600), (301, 128, 128), (100, 600, 200), (10, 33, 7) })
         {
             var rng = new Random(seed++);
             int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;

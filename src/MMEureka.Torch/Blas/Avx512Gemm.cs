@@ -9,7 +9,7 @@ namespace MMEureka.Torch.Blas;
 /// tile (24 of the 32 zmm registers) updated with 512-bit FMAs. op(B) is packed one k-block at a time into 32-column
 /// panels that stay in L2 (k up to 512 in one block); each 12-row block of op(A) is copied once per k-block in its
 /// own orientation (whole rows, or 12 contiguous values per k when transposed), so the copy reads memory
-/// sequentially and the kernel broadcasts from L1. Row slices run one per core. Needs AVX-512
+/// sequentially and the kernel broadcasts from L1. Slices of C run one per core. Needs AVX-512
 /// (<see cref="IsSupported"/>); <see cref="Gemm.Avx512Products"/> says which products come here and why.
 /// </summary>
 internal static unsafe class Avx512Gemm
@@ -29,16 +29,21 @@ internal static unsafe class Avx512Gemm
 
     /// <summary>C = op(A) op(B) + C when <paramref name="accumulate"/>, else C = op(A) op(B) (+ bias[j] in every row
     /// when <paramref name="bias"/> is given: the linear layer's bias, added as the tile is stored instead of in a
-    /// separate pass over C), on up to <paramref name="maxThreads"/> threads (row slices); then
-    /// <paramref name="rowsDone"/>(first row, rows), if given, on each finished 12-row strip by the thread that computed
-    /// it. Trusts its arguments (validated by <see cref="Gemm"/>; k &gt; 0).</summary>
+    /// separate pass over C), on up to <paramref name="maxThreads"/> threads; then <paramref name="rowsDone"/>(first
+    /// row, rows), if given, on each finished 12-row strip by the thread that computed it. Trusts its arguments
+    /// (validated by <see cref="Gemm"/>; k &gt; 0).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc, int maxThreads,
         float[]? bias = null, int biasOffset = 0, Action<int, int>? rowsDone = null)
     {
         if (bias != null && accumulate) throw new ArgumentException("a bias is added to a fresh C only", nameof(bias));
         if (!IsSupported) throw new PlatformNotSupportedException("Avx512Gemm needs Vector512 hardware acceleration");
-        int tiles = (m + MR - 1) / MR;
+        // One slice of C per thread, cut across the larger of m and n, so that each thread packs only its share of the
+        // larger operand (a weight gradient's 3072 x 512 activations are not packed twice); a strip epilogue needs
+        // whole rows, hence row slices then.
+        bool splitRows = m >= n || rowsDone != null;
+        int granule = splitRows ? MR : NR;
+        int tiles = ((splitRows ? m : n) + granule - 1) / granule;
         int parts = Math.Min(Math.Max(1, maxThreads), tiles);
         if (parts == 1)
         {
@@ -47,10 +52,14 @@ internal static unsafe class Avx512Gemm
         }
         void Part(int part)
         {
-            int r0 = (int)((long)tiles * part / parts) * MR, r1 = Math.Min((int)((long)tiles * (part + 1) / parts) * MR, m);
-            if (r1 > r0)
-                Serial(transA, transB, r1 - r0, n, k, a, aOffset + (transA ? r0 : r0 * lda), lda, b, bOffset, ldb,
-                    accumulate, c, cOffset + r0 * ldc, ldc, bias, biasOffset, rowsDone, r0);
+            int t0 = (int)((long)tiles * part / parts) * granule, t1 = Math.Min((int)((long)tiles * (part + 1) / parts) * granule, splitRows ? m : n);
+            if (t1 <= t0) return;
+            if (splitRows)
+                Serial(transA, transB, t1 - t0, n, k, a, aOffset + (transA ? t0 : t0 * lda), lda, b, bOffset, ldb,
+                    accumulate, c, cOffset + t0 * ldc, ldc, bias, biasOffset, rowsDone, t0);
+            else
+                Serial(transA, transB, m, t1 - t0, k, a, aOffset, lda, b, bOffset + (transB ? t0 * ldb : t0), ldb,
+                    accumulate, c, cOffset + t0, ldc, bias, biasOffset + t0, null, 0);
         }
         if (!CoreTeam.TryRun(parts, Part))
             Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
