@@ -123,7 +123,7 @@ public static partial class torch
                 var xhat = Buffers.Uninitialized(input.Numel);
                 var rstd = new float[rows];
                 float e = (float)eps;
-                Tensor.ForRows(rows, width, r =>
+                Tensor.ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
                     rstd[r] = NormRows.Forward(x.Storage.AsSpan(x.Offset + r * width, width), xhat.AsSpan(r * width, width),
                         y.AsSpan(r * width, width), w == null ? default : w.Span, b == null ? default : b.Span, e, rms));
                 var inputs = new List<Tensor> { input };

@@ -10,7 +10,7 @@ public sealed partial class Tensor
     internal static void ForRows(int rows, int width, Action<int> body)
     {
         int minRows = Math.Max(1, (1 << 14) / Math.Max(width, 1));
-        Loops.Chunked(rows, minRows, (start, n) =>
+        Loops.Chunked(rows, minRows, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int start, int n) =>
         {
             for (int r = start; r < start + n; r++) body(r);
         });
