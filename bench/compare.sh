@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Our engine next to PyTorch and next to OpenBLAS called from C, in one run on the same machine.
-# Usage: bench/compare.sh [--no-build] [--quick]      (from anywhere; works in the repository root)
+# Usage: bench/compare.sh [--no-build] [--quick] [--core N]      (from anywhere; works in the repository root)
+#   --core N: single-core comparison on core N (taskset): our engine then sees one processor and runs every op on
+#   one thread, and PyTorch runs at torch=1,blas=1 only. For a machine that other jobs share.
 # Exit status: 0 when every step ran (missed targets are reported, not fatal), non-zero when a step failed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-build=1 quick=()
-for arg in "$@"; do
-  case "$arg" in
+build=1 quick=() pin=() single=()
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-build) build=0 ;;
     --quick) quick=(--quick) ;;
-    *) echo "compare.sh: unknown option $arg (use --no-build, --quick)" >&2; exit 2 ;;
+    --core)
+      [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "compare.sh: --core needs a core number, e.g. --core 1" >&2; exit 2; }
+      command -v taskset >/dev/null || { echo "compare.sh: --core needs taskset (util-linux)" >&2; exit 2; }
+      pin=(env OPENBLAS_NUM_THREADS=1 taskset -c "$2") single=(--single-thread); shift ;;
+    *) echo "compare.sh: unknown option $1 (use --no-build, --quick, --core N)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 # Debian's PyTorch lives in the system interpreter; a pyenv/venv python3 earlier on PATH usually lacks it.
@@ -39,13 +46,13 @@ step() {  # step NAME OUTFILE COMMAND...: runs one step, stdout to OUTFILE, stop
 if [ "$build" = 1 ]; then
   step "dotnet build" "$out/build.log" dotnet build -c Release src/MMEureka.Cli -nologo -v q
 fi
-step "mmeureka bench engine" "$out/ours.json" ./mmeureka bench engine --json
-step "PyTorch reference" "$out/torch.json" "$python" bench/torch_reference.py --json "${quick[@]}"
+step "mmeureka bench engine" "$out/ours.json" "${pin[@]}" ./mmeureka bench engine --json
+step "PyTorch reference" "$out/torch.json" "${pin[@]}" "$python" bench/torch_reference.py --json "${quick[@]}" "${single[@]}"
 
 cblas_args=()
 if [ -f bench/cblas_direct.c ]; then
   step "compile cblas_direct.c" "$out/gcc.log" gcc -O2 bench/cblas_direct.c -o /tmp/cblas_direct -l:libopenblas.so.0
-  step "cblas_direct" "$out/cblas.json" /tmp/cblas_direct
+  step "cblas_direct" "$out/cblas.json" "${pin[@]}" /tmp/cblas_direct
   cblas_args=(--cblas "$out/cblas.json")
 else
   echo "compare: bench/cblas_direct.c not present; the openblas-ours/cblas rows will say missing" >&2

@@ -5,6 +5,7 @@ the training run's peak RSS, each at PyTorch's fastest use of 1 or 2 threads.
     python3 bench/torch_reference.py            # table
     python3 bench/torch_reference.py --json     # one JSON object (bench/compare.sh reads it)
     python3 bench/torch_reference.py --quick    # fewer repeats
+    python3 bench/torch_reference.py --single-thread   # only torch=1,blas=1 (single-core comparisons)
 """
 import argparse
 import json
@@ -134,15 +135,16 @@ def run_config(cfg, quick):
     return json.loads(res.stdout)
 
 
-def run_all(quick):
+def run_all(quick, single_thread=False):
     load_before = os.getloadavg()[0]
-    runs = {cfg: run_config(cfg, quick) for cfg in CONFIGS}
+    configs = ((1, 1),) if single_thread else CONFIGS
+    runs = {cfg: run_config(cfg, quick) for cfg in configs}
 
     result = {"gemm": [], "threads": {}, "thread_config": {}}
 
     def pick(key, label, higher_is_better):
         choose = max if higher_is_better else min
-        cfg = choose(CONFIGS, key=lambda c: runs[c][key])
+        cfg = choose(configs, key=lambda c: runs[c][key])
         result["threads"][label] = max(cfg)  # cores in use
         result["thread_config"][label] = config_name(cfg)
         return cfg, runs[cfg][key]
@@ -157,7 +159,7 @@ def run_all(quick):
     for b in GEN_BATCHES:
         _, v = pick(f"generate_{b}", f"generate_{b}", True)
         result["generate_tok_s"][str(b)] = round(v, 1)
-    result["by_config"] = {config_name(c): {k: round(v, 2) for k, v in runs[c].items()} for c in CONFIGS}
+    result["by_config"] = {config_name(c): {k: round(v, 2) for k, v in runs[c].items()} for c in configs}
     result["torch"] = torch.__version__
     result["loadavg_1m"] = round(load_before, 2)  # other work on the machine skews the 2-thread numbers
     return result
@@ -179,6 +181,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier, about half the time)")
+    ap.add_argument("--single-thread", action="store_true",
+                    help="only torch=1,blas=1 (for single-core comparisons, e.g. under taskset -c N)")
     # internal: one thread configuration, in the subprocess run_config starts
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -188,7 +192,7 @@ def main():
         torch.set_num_threads(args.threads)
         print(json.dumps(all_items(args.quick)))
         return
-    r = run_all(args.quick)
+    r = run_all(args.quick, args.single_thread)
     if args.json:
         print(json.dumps(r))
     else:

@@ -140,7 +140,7 @@ internal static class FusedAttention
             if (padding != null)
                 for (int j = 0; j < visible; j++)
                     if (padding[padOff + j] == 0) seen[j] = float.NegativeInfinity;
-            if (visible > 0) max = TensorPrimitives.Max(seen);
+            if (visible > 0) max = Simd.Max(seen);
             if (float.IsNegativeInfinity(max))
             {
                 row.Clear(); // nothing visible: a zero output row rather than 0/0
@@ -148,7 +148,7 @@ internal static class FusedAttention
                 continue;
             }
             float inverse = 1f / VectorMath.ExpShiftedSum(seen, max);
-            if (!dots || keepProbs) TensorPrimitives.Multiply(seen, inverse, seen);
+            if (!dots || keepProbs) Simd.Multiply(seen, inverse, seen);
             if (dots) WeightedRows(seen, vd, vOff, vLd, od, oOff + i * oLd, D, keepProbs ? 1f : inverse);
         }
         if (!dots)
@@ -238,7 +238,8 @@ internal static class FusedAttention
         {
             int b = bh / H, h = bh % H;
             int pOff = bh * Tq * Tk, gOff = dO.At(b, h);
-            var dS = dq != null || dk != null ? Buffers.Uninitialized(Tq * Tk) : null;
+            // One head's dS per thread, reused: a fresh array per head was 512 short-lived 37 KB arrays per training step.
+            var dS = dq != null || dk != null ? HeadScratch(Tq * Tk) : null;
             // Query blocks from the last one, which sees every key: it writes all of dV and dK (beta 0) and the
             // earlier blocks add to the keys they see.
             int last = (Tq - 1) / QueryBlock * QueryBlock;
@@ -257,16 +258,25 @@ internal static class FusedAttention
                 {
                     var ps = p.AsSpan(pOff + i * Tk, keys);
                     var ds = dS.AsSpan(i * Tk, keys);
-                    float dot = TensorPrimitives.Dot(ps, ds);
-                    TensorPrimitives.Subtract(ds, dot, ds);
-                    TensorPrimitives.Multiply(ds, ps, ds);
+                    float dot = Simd.Dot(ps, ds);
+                    Simd.Subtract(ds, dot, ds);
+                    Simd.Multiply(ds, ps, ds);
                 }
                 // dQ = scale dS K, dK = scale dS^T Q
                 if (dq is { } gq) Product(false, false, rows, D, keys, scale, dS, i0 * Tk, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h) + i0 * gq.Ld, gq.Ld);
                 if (dk is { } gk) Product(true, false, keys, D, rows, scale, dS, i0 * Tk, Tk, q.Data, q.At(b, h) + i0 * q.Ld, q.Ld, gk.Data, gk.At(b, h), gk.Ld, beta);
             }
-            if (dS != null) Buffers.Return(dS); // private to this head
         });
+    }
+
+    [ThreadStatic] private static float[]? _headScratch;
+
+    /// <summary>This thread's scratch of at least <paramref name="length"/> floats (contents unspecified).</summary>
+    private static float[] HeadScratch(int length)
+    {
+        var s = _headScratch;
+        if (s == null || s.Length < length) _headScratch = s = new float[length];
+        return s;
     }
 
     public static float[]? Padding(Tensor? mask, int B, int Tk)

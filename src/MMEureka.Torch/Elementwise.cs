@@ -47,25 +47,25 @@ internal static class Loops
 internal struct AddOp : IBinaryOp
 {
     public static float Apply(float a, float b) => a + b;
-    public static void Span(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => TensorPrimitives.Add(a, b, d);
-    public static void SpanScalar(ReadOnlySpan<float> a, float b, Span<float> d) => TensorPrimitives.Add(a, b, d);
-    public static void ScalarSpan(float a, ReadOnlySpan<float> b, Span<float> d) => TensorPrimitives.Add(b, a, d);
+    public static void Span(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => Simd.Add(a, b, d);
+    public static void SpanScalar(ReadOnlySpan<float> a, float b, Span<float> d) => Simd.Add(a, b, d);
+    public static void ScalarSpan(float a, ReadOnlySpan<float> b, Span<float> d) => Simd.Add(b, a, d);
 }
 
 internal struct SubOp : IBinaryOp
 {
     public static float Apply(float a, float b) => a - b;
-    public static void Span(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => TensorPrimitives.Subtract(a, b, d);
-    public static void SpanScalar(ReadOnlySpan<float> a, float b, Span<float> d) => TensorPrimitives.Subtract(a, b, d);
-    public static void ScalarSpan(float a, ReadOnlySpan<float> b, Span<float> d) => TensorPrimitives.Subtract(a, b, d);
+    public static void Span(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => Simd.Subtract(a, b, d);
+    public static void SpanScalar(ReadOnlySpan<float> a, float b, Span<float> d) => Simd.Subtract(a, b, d);
+    public static void ScalarSpan(float a, ReadOnlySpan<float> b, Span<float> d) => Simd.Subtract(a, b, d);
 }
 
 internal struct MulOp : IBinaryOp
 {
     public static float Apply(float a, float b) => a * b;
-    public static void Span(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => TensorPrimitives.Multiply(a, b, d);
-    public static void SpanScalar(ReadOnlySpan<float> a, float b, Span<float> d) => TensorPrimitives.Multiply(a, b, d);
-    public static void ScalarSpan(float a, ReadOnlySpan<float> b, Span<float> d) => TensorPrimitives.Multiply(b, a, d);
+    public static void Span(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => Simd.Multiply(a, b, d);
+    public static void SpanScalar(ReadOnlySpan<float> a, float b, Span<float> d) => Simd.Multiply(a, b, d);
+    public static void ScalarSpan(float a, ReadOnlySpan<float> b, Span<float> d) => Simd.Multiply(b, a, d);
 }
 
 internal struct DivOp : IBinaryOp
@@ -107,7 +107,7 @@ internal struct PowOp : IBinaryOp
     public static void Span(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => Loops.Span<PowOp>(a, b, d);
     public static void SpanScalar(ReadOnlySpan<float> a, float b, Span<float> d)
     {
-        if (b == 2) TensorPrimitives.Multiply(a, a, d);
+        if (b == 2) Simd.Multiply(a, a, d);
         else Loops.SpanScalar<PowOp>(a, b, d);
     }
     public static void ScalarSpan(float a, ReadOnlySpan<float> b, Span<float> d) => Loops.ScalarSpan<PowOp>(a, b, d);

@@ -13,6 +13,23 @@ public static partial class torch
             /// <summary>y = x W^T + b with W [out, in]; the leading dimensions of x fold into one GEMM.</summary>
             public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null)
             {
+                var (x, xt, ldx, w, rows, inF, outF) = LinearOperands(input, weight, bias);
+                var y = Buffers.Uninitialized(rows * outF);
+                // y[rows, out] = x[rows, in] @ W^T (+ b in every row)
+                var b = bias?.contiguous().detach();
+                Gemm.SgemmEpilogue(xt, true, rows, outF, inF, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF,
+                    b?.Storage, b?.Offset ?? 0, y, 0, outF, null);
+                var inputs = bias == null ? new[] { input, weight } : new[] { input, weight, bias };
+                return Autograd.Record(new Tensor(y, LinearSizes(input, outF)), "LinearBackward", inputs, g =>
+                {
+                    var gy = g.contiguous();
+                    return LinearGrads(input, weight, bias, x, xt, ldx, w, gy.Storage, gy.Offset, rows, inF, outF, null);
+                });
+            }
+
+            /// <summary>Checks the shapes of a linear layer and returns x as [rows, in] (with its GEMM layout) and W.</summary>
+            internal static (Tensor x, bool xt, int ldx, Tensor w, int rows, int inF, int outF) LinearOperands(Tensor input, Tensor weight, Tensor? bias)
+            {
                 int inF = input.Sizes[^1], outF = weight.Sizes[0];
                 if (weight.Sizes.Length != 2 || weight.Sizes[1] != inF)
                     throw new ArgumentException($"linear: input {Tensor.ShapeString(input.Sizes)} does not match weight {Tensor.ShapeString(weight.Sizes)} ([out, in])");
@@ -20,56 +37,59 @@ public static partial class torch
                     throw new ArgumentException($"linear: bias shape {Tensor.ShapeString(bias.Sizes)} must be [{outF}]");
                 int rows = input.Numel / Math.Max(inF, 1);
                 var x = Rows(input, rows, inF);
-                var w = weight.contiguous().detach();
-                var y = Buffers.Uninitialized(rows * outF);
-                float beta = 0;
-                if (bias != null)
-                {
-                    var b = bias.contiguous().detach();
-                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(outF, 1)), (start, n) =>
-                    {
-                        for (int r = start; r < start + n; r++) b.Span.CopyTo(y.AsSpan(r * outF, outF));
-                    });
-                    beta = 1;
-                }
                 var (xt, ldx) = Tensor.GemmLayout(rows, inF, x.Strides[0], x.Strides[1])!.Value;
-                // y[rows, out] = x[rows, in] @ W^T
-                Gemm.Sgemm(xt, true, rows, outF, inF, 1f, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF, beta, y, 0, outF);
+                return (x, xt, ldx, weight.contiguous().detach(), rows, inF, outF);
+            }
+
+            /// <summary>The input's shape with the last dimension replaced by <paramref name="outF"/>.</summary>
+            internal static int[] LinearSizes(Tensor input, int outF)
+            {
                 var sizes = (int[])input.Sizes.Clone();
                 sizes[^1] = outF;
-                var inputs = bias == null ? new[] { input, weight } : new[] { input, weight, bias };
-                return Autograd.Record(new Tensor(y, sizes), "LinearBackward", inputs, g =>
-                {
-                    var gy = g.contiguous();
-                    var grads = new Tensor?[inputs.Length];
-                    if (input.requires_grad)
-                    {
-                        // dx[rows, in] = g[rows, out] @ W[out, in]
-                        var gx = Buffers.Uninitialized(rows * inF);
-                        Gemm.Sgemm(false, false, rows, inF, outF, 1f, gy.Storage, gy.Offset, outF, w.Storage, w.Offset, inF, 0f, gx, 0, inF);
-                        grads[0] = new Tensor(gx, (int[])input.Sizes.Clone());
-                    }
-                    if (weight.requires_grad)
-                    {
-                        // dW[out, in] = g^T[out, rows] @ x[rows, in]
-                        var gw = Buffers.Uninitialized(outF * inF);
-                        Gemm.Sgemm(true, xt, outF, inF, rows, 1f, gy.Storage, gy.Offset, outF, x.Storage, x.Offset, ldx, 0f, gw, 0, inF);
-                        grads[1] = new Tensor(gw, [outF, inF]);
-                    }
-                    if (bias != null && bias.requires_grad)
-                    {
-                        // Column slices in parallel, each summed over the rows in order: the same result on any number of cores.
-                        var gb = new float[outF];
-                        Loops.Chunked(outF, 64, (c0, n) =>
-                        {
-                            var acc = gb.AsSpan(c0, n);
-                            for (int r = 0; r < rows; r++) TensorPrimitives.Add(acc, gy.Storage.AsSpan(gy.Offset + r * outF + c0, n), acc);
-                        });
-                        grads[2] = new Tensor(gb, [outF]);
-                    }
-                    return grads;
-                });
+                return sizes;
             }
+
+            /// <summary>Gradients of y = x W^T + b (for [input, weight, bias?]) from dy [rows, out] (contiguous at
+            /// <paramref name="gyOffset"/>); <paramref name="biasGrad"/>, when the caller already summed it, is used as is.</summary>
+            internal static Tensor?[] LinearGrads(Tensor input, Tensor weight, Tensor? bias, Tensor x, bool xt, int ldx, Tensor w,
+                float[] gy, int gyOffset, int rows, int inF, int outF, float[]? biasGrad)
+            {
+                var grads = new Tensor?[bias == null ? 2 : 3];
+                if (input.requires_grad)
+                {
+                    // dx[rows, in] = g[rows, out] @ W[out, in]
+                    var gx = Buffers.Uninitialized(rows * inF);
+                    Gemm.Sgemm(false, false, rows, inF, outF, 1f, gy, gyOffset, outF, w.Storage, w.Offset, inF, 0f, gx, 0, inF);
+                    grads[0] = new Tensor(gx, (int[])input.Sizes.Clone());
+                }
+                if (weight.requires_grad)
+                {
+                    // dW[out, in] = g^T[out, rows] @ x[rows, in]
+                    var gw = Buffers.Uninitialized(outF * inF);
+                    Gemm.Sgemm(true, xt, outF, inF, rows, 1f, gy, gyOffset, outF, x.Storage, x.Offset, ldx, 0f, gw, 0, inF);
+                    grads[1] = new Tensor(gw, [outF, inF]);
+                }
+                if (bias != null && bias.requires_grad)
+                {
+                    if (biasGrad == null)
+                    {
+                        biasGrad = new float[outF];
+                        ColumnSlices(outF, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int c0, int n) =>
+                        {
+                            var acc = biasGrad.AsSpan(c0, n);
+                            for (int r = 0; r < rows; r++) Simd.Add(acc, gy.AsSpan(gyOffset + r * outF + c0, n), acc);
+                        });
+                    }
+                    grads[2] = new Tensor(biasGrad, [outF]);
+                }
+                return grads;
+            }
+
+            /// <summary>Runs body(c0, n) over column slices of [0, width) in parallel, one slice per core, so that a
+            /// column sum taken over the rows in order gives the same result on any number of cores, and each pass over
+            /// the rows reads as much of a row as it can.</summary>
+            internal static void ColumnSlices(int width, Action<int, int> body)
+                => Loops.Chunked(width, Math.Max(64, (width + Environment.ProcessorCount - 1) / Environment.ProcessorCount), body);
 
             /// <summary>A [rows, cols] view of x without autograd (folding leading dimensions), copying only when the
             /// layout cannot be described with one row stride.</summary>
@@ -104,20 +124,8 @@ public static partial class torch
                 var rstd = new float[rows];
                 float e = (float)eps;
                 Tensor.ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
-                {
-                    var xs = x.Storage.AsSpan(x.Offset + r * width, width);
-                    var hs = xhat.AsSpan(r * width, width);
-                    float mean = rms ? 0 : TensorPrimitives.Sum(xs) / width;
-                    TensorPrimitives.Subtract(xs, mean, hs);
-                    float variance = TensorPrimitives.Dot(hs, hs) / width;
-                    float s = 1f / MathF.Sqrt(variance + e);
-                    rstd[r] = s;
-                    TensorPrimitives.Multiply(hs, s, hs);
-                    var ys = y.AsSpan(r * width, width);
-                    if (w != null) TensorPrimitives.Multiply(hs, w.Span, ys);
-                    else hs.CopyTo(ys);
-                    if (b != null) TensorPrimitives.Add(ys, b.Span, ys);
-                });
+                    rstd[r] = NormRows.Forward(x.Storage.AsSpan(x.Offset + r * width, width), xhat.AsSpan(r * width, width),
+                        y.AsSpan(r * width, width), w == null ? default : w.Span, b == null ? default : b.Span, e, rms));
                 var inputs = new List<Tensor> { input };
                 if (weight != null) inputs.Add(weight);
                 if (bias != null) inputs.Add(bias);
@@ -133,23 +141,9 @@ public static partial class torch
                     {
                         var dw = new float[width];
                         var db = new float[width];
-                        var dh = new float[width];
                         for (int r = start; r < start + n; r++)
-                        {
-                            var gs = gy.Storage.AsSpan(gy.Offset + r * width, width);
-                            var hs = xhat.AsSpan(r * width, width);
-                            TensorPrimitives.MultiplyAdd(gs, hs, dw, dw);
-                            TensorPrimitives.Add(gs, db, db);
-                            if (w != null) TensorPrimitives.Multiply(gs, w.Span, dh);
-                            else gs.CopyTo(dh);
-                            // dx = rstd * (dh - mean(dh) - xhat * mean(dh * xhat)); rms drops the mean(dh) term.
-                            float meanDh = rms ? 0 : TensorPrimitives.Sum(dh) / width;
-                            float meanDhH = TensorPrimitives.Dot(dh, hs) / width;
-                            var dst = gx.AsSpan(r * width, width);
-                            TensorPrimitives.MultiplyAdd(hs, -meanDhH, dh, dst);
-                            TensorPrimitives.Subtract(dst, meanDh, dst);
-                            TensorPrimitives.Multiply(dst, rstd[r], dst);
-                        }
+                            NormRows.Backward(gy.Storage.AsSpan(gy.Offset + r * width, width), xhat.AsSpan(r * width, width),
+                                w == null ? default : w.Span, rstd[r], dw, db, gx.AsSpan(r * width, width), rms);
                         lock (partials) partials.Add(start, (dw, db));
                     });
                     var grads = new Tensor?[inputs.Count];
@@ -158,13 +152,13 @@ public static partial class torch
                     if (weight != null)
                     {
                         var dw = new float[width];
-                        foreach (var p in partials.Values) TensorPrimitives.Add(dw, p.dw, dw);
+                        foreach (var p in partials.Values) Simd.Add(dw, p.dw, dw);
                         grads[k++] = new Tensor(dw, [width]);
                     }
                     if (bias != null)
                     {
                         var db = new float[width];
-                        foreach (var p in partials.Values) TensorPrimitives.Add(db, p.db, db);
+                        foreach (var p in partials.Values) Simd.Add(db, p.db, db);
                         grads[k] = new Tensor(db, [width]);
                     }
                     return grads;
@@ -193,7 +187,7 @@ public static partial class torch
                     for (int i = 0; i < ids.Length; i++)
                     {
                         var acc = gw.AsSpan(ids[i] * dim, dim);
-                        TensorPrimitives.Add(acc, gy.Storage.AsSpan(gy.Offset + i * dim, dim), acc);
+                        Simd.Add(acc, gy.Storage.AsSpan(gy.Offset + i * dim, dim), acc);
                     }
                     return [new Tensor(gw, [vocab, dim])];
                 });
@@ -223,10 +217,10 @@ public static partial class torch
                 {
                     if (target[i] == ignore_index) return;
                     var row = x.Storage.AsSpan(x.Offset + i * c, c);
-                    float max = TensorPrimitives.Max(row);
-                    double sum = 0;
-                    foreach (var v in row) sum += MathF.Exp(v - max);
-                    lse[i] = max + (float)Math.Log(sum);
+                    float max = Simd.Max(row);
+                    Span<float> e = c <= 4096 ? stackalloc float[c] : new float[c];
+                    row.CopyTo(e);
+                    lse[i] = max + MathF.Log(VectorMath.ExpShiftedSum(e, max));
                     losses[i] = lse[i] - row[target[i]];
                 });
                 Tensor result = reduction switch
@@ -247,10 +241,10 @@ public static partial class torch
                         var row = x.Storage.AsSpan(x.Offset + i * c, c);
                         var dst = gx.AsSpan(i * c, c);
                         // d loss / d logits = softmax - onehot
-                        TensorPrimitives.Subtract(row, lse[i], dst);
-                        TensorPrimitives.Exp(dst, dst);
+                        row.CopyTo(dst);
+                        VectorMath.ExpShiftedSum(dst, lse[i]);
                         dst[target[i]] -= 1;
-                        TensorPrimitives.Multiply(dst, scale, dst);
+                        Simd.Multiply(dst, scale, dst);
                     });
                     return [new Tensor(gx, [n, c])];
                 });

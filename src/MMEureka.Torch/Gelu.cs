@@ -18,52 +18,52 @@ internal static class Gelu
     /// <summary>y = gelu(x).</summary>
     // Jitted optimised at once: benchmarks and short notebook runs would otherwise time the tier-0 code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(ReadOnlySpan<float> x, Span<float> y)
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y) => Forward(x, y, default);
+
+    /// <summary>y = gelu(x) and, when <paramref name="slope"/> is not empty, slope = gelu'(x) = Φ(x) + x φ(x): the
+    /// derivative shares erf's exponentials with the value, so computing both here costs about what the backward
+    /// alone cost, and the backward becomes one product g * slope.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y, Span<float> slope)
     {
+        bool withSlope = !slope.IsEmpty;
+        if (withSlope && slope.Length < x.Length) throw new ArgumentException("slope is shorter than x", nameof(slope));
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        ref float ys = ref MemoryMarshal.GetReference(y);
+        ref float ss = ref MemoryMarshal.GetReference(slope);
+        if (Vector512.IsHardwareAccelerated)
         {
-            ref float xs = ref MemoryMarshal.GetReference(x);
-            ref float ys = ref MemoryMarshal.GetReference(y);
-            for (; i <= x.Length - 8; i += 8)
+            // The same lane arithmetic 16 wide: 1.96 vs 2.81 ms for 3072 x 512 on one Zen 4 core, where the
+            // 8-wide loop is bound by instruction throughput, not by its dependency chains (unrolling it did nothing).
+            for (; i <= x.Length - 16; i += 16)
             {
-                var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var cdf = Cdf(v, withGauss: false, out _);
+                var v = Vector512.LoadUnsafe(ref xs, (nuint)i);
+                var cdf = Cdf(v, withSlope, out var gauss);
                 (v * cdf).StoreUnsafe(ref ys, (nuint)i);
+                if (withSlope) (cdf + v * gauss * Vector512.Create(SpecialFunctions.InvSqrt2Pi)).StoreUnsafe(ref ss, (nuint)i);
             }
         }
-        for (; i < x.Length; i++) y[i] = 0.5f * x[i] * (1 + SpecialFunctions.Erf(x[i] * SpecialFunctions.InvSqrt2));
-    }
-
-    /// <summary>dst = g * (Φ(x) + x φ(x)).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dst)
-    {
-        int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            ref float xs = ref MemoryMarshal.GetReference(x);
-            ref float gs = ref MemoryMarshal.GetReference(g);
-            ref float ds = ref MemoryMarshal.GetReference(dst);
             for (; i <= x.Length - 8; i += 8)
             {
                 var v = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var cdf = Cdf(v, withGauss: true, out var gauss);
-                var d = cdf + v * gauss * Vector256.Create(SpecialFunctions.InvSqrt2Pi);
-                (Vector256.LoadUnsafe(ref gs, (nuint)i) * d).StoreUnsafe(ref ds, (nuint)i);
+                var cdf = Cdf(v, withSlope, out var gauss);
+                (v * cdf).StoreUnsafe(ref ys, (nuint)i);
+                if (withSlope) (cdf + v * gauss * Vector256.Create(SpecialFunctions.InvSqrt2Pi)).StoreUnsafe(ref ss, (nuint)i);
             }
         }
         for (; i < x.Length; i++)
         {
             float v = x[i];
             float cdf = 0.5f * (1 + SpecialFunctions.Erf(v * SpecialFunctions.InvSqrt2));
-            float pdf = SpecialFunctions.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
-            dst[i] = g[i] * (cdf + v * pdf);
+            y[i] = v * cdf;
+            if (withSlope) slope[i] = cdf + v * SpecialFunctions.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
         }
     }
 
-    /// <summary>Φ(x) = (1 + erf(x/√2)) / 2, and (when <paramref name="withGauss"/>, for the derivative) e^(-x²/2);
-    /// without it erfc's two factors share one exponential.</summary>
+    /// <summary>Φ(x) = (1 + erf(x/√2)) / 2 and, when <paramref name="withGauss"/> (for the derivative), e^(-x²/2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Cdf(Vector256<float> x, bool withGauss, out Vector256<float> gauss)
     {
@@ -79,18 +79,35 @@ internal static class Gelu
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C2));
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C1));
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C0));
-        Vector256<float> half; // erfc(z) / 2
-        if (withGauss)
-        {
-            gauss = VectorMath.Exp(-(z * z)); // e^(-x²/2)
-            half = Vector256.Create(0.5f) * t * gauss * VectorMath.Exp(p);
-        }
-        else
-        {
-            gauss = default;
-            half = Vector256.Create(0.5f) * t * VectorMath.Exp(p - z * z);
-        }
+        // erfc(z) / 2, computed the same way with or without the slope so that the forward value does not depend on
+        // grad mode.
+        var half = Vector256.Create(0.5f) * t * VectorMath.Exp(p - z * z);
+        gauss = withGauss ? VectorMath.Exp(-(z * z)) : default; // e^(-x²/2)
         // Φ(x) = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
+    }
+
+    /// <summary>The 16-lane twin of the 8-lane <c>Cdf</c> above, operation for operation (the same numbers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Cdf(Vector512<float> x, bool withGauss, out Vector512<float> gauss)
+    {
+        var z = Vector512.Abs(x) * Vector512.Create(SpecialFunctions.InvSqrt2);
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.5f) * z);
+        // Horner with fused multiply-adds: the JIT does not fuse a * b + c itself.
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(C9), t, Vector512.Create(C8));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C7));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C6));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C5));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C4));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C3));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C2));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C1));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C0));
+        // erfc(z) / 2, computed the same way with or without the slope so that the forward value does not depend on
+        // grad mode.
+        var half = Vector512.Create(0.5f) * t * VectorMath.Exp(p - z * z);
+        gauss = withGauss ? VectorMath.Exp(-(z * z)) : default; // e^(-x²/2)
+        // Φ(x) = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
     }
 }

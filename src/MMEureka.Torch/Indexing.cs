@@ -38,7 +38,7 @@ public sealed partial class Tensor
                 {
                     var src = gc.Storage.AsSpan(gc.Offset + (o * index.Length + j) * inner, inner);
                     var acc = gi.AsSpan((o * n + index[j]) * inner, inner);
-                    System.Numerics.Tensors.TensorPrimitives.Add(acc, src, acc);
+                    Simd.Add(acc, src, acc);
                 }
             return [new Tensor(gi, inputSizes)];
         });

@@ -26,7 +26,7 @@ public sealed partial class Tensor
     public Tensor sum()
     {
         var x = is_contiguous() ? this : new Tensor(ToArray(), Sizes);
-        var result = Scalar(TensorPrimitives.Sum(x.Span));
+        var result = Scalar(Simd.Sum(x.Span));
         var sizes = Sizes;
         return Autograd.Record(result, "SumBackward", [this], g => [g.expand(Array.ConvertAll(sizes, s => (long)s))]);
     }
@@ -40,11 +40,11 @@ public sealed partial class Tensor
         for (int o = 0; o < outer; o++)
         {
             int baseIn = x.Offset + o * n * inner;
-            if (inner == 1) dst[o] = TensorPrimitives.Sum(x.Storage.AsSpan(baseIn, n));
+            if (inner == 1) dst[o] = Simd.Sum(x.Storage.AsSpan(baseIn, n));
             else
             {
                 var acc = dst.AsSpan(o * inner, inner);
-                for (int j = 0; j < n; j++) TensorPrimitives.Add(acc, x.Storage.AsSpan(baseIn + j * inner, inner), acc);
+                for (int j = 0; j < n; j++) Simd.Add(acc, x.Storage.AsSpan(baseIn + j * inner, inner), acc);
             }
         }
         var result = new Tensor(dst, ReducedSizes(d, keepdim));

@@ -10,7 +10,7 @@ public sealed partial class Tensor
     internal static void ForRows(int rows, int width, Action<int> body)
     {
         int minRows = Math.Max(1, (1 << 14) / Math.Max(width, 1));
-        Loops.Chunked(rows, minRows, (start, n) =>
+        Loops.Chunked(rows, minRows, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int start, int n) =>
         {
             for (int r = start; r < start + n; r++) body(r);
         });
@@ -33,12 +33,11 @@ public sealed partial class Tensor
         {
             var src = x.Storage.AsSpan(x.Offset + r * width, width);
             var dst = y.AsSpan(r * width, width);
-            float max = TensorPrimitives.Max(src);
-            TensorPrimitives.Subtract(src, max, dst);
-            TensorPrimitives.Exp(dst, dst);
-            float sum = TensorPrimitives.Sum(dst);
-            if (log) TensorPrimitives.Subtract(src, max + MathF.Log(sum), dst);
-            else TensorPrimitives.Divide(dst, sum, dst);
+            float max = Simd.Max(src);
+            src.CopyTo(dst);
+            float sum = VectorMath.ExpShiftedSum(dst, max);
+            if (log) Simd.Subtract(src, max + MathF.Log(sum), dst);
+            else Simd.Multiply(dst, 1f / sum, dst);
         });
         var result = new Tensor(y, (int[])Sizes.Clone());
         return Autograd.Record(result, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [this], g =>
@@ -53,16 +52,17 @@ public sealed partial class Tensor
                 if (log)
                 {
                     // d/dx (x - lse) = g - softmax * sum(g)
-                    float sum = TensorPrimitives.Sum(gs);
-                    TensorPrimitives.Exp(ys, dst);
-                    TensorPrimitives.MultiplyAdd(dst, -sum, gs, dst);
+                    float sum = Simd.Sum(gs);
+                    ys.CopyTo(dst);
+                    VectorMath.ExpShiftedSum(dst, 0f);
+                    Simd.MultiplyAdd(dst, -sum, gs, dst);
                 }
                 else
                 {
                     // softmax Jacobian: y * (g - <g, y>)
-                    float dot = TensorPrimitives.Dot(gs, ys);
-                    TensorPrimitives.Subtract(gs, dot, dst);
-                    TensorPrimitives.Multiply(dst, ys, dst);
+                    float dot = Simd.Dot(gs, ys);
+                    Simd.Subtract(gs, dot, dst);
+                    Simd.Multiply(dst, ys, dst);
                 }
             });
             return [new Tensor(gx, (int[])Sizes.Clone())];

@@ -130,7 +130,7 @@ public sealed partial class Tensor
         var y = Map((s, d) =>
         {
             TensorPrimitives.Sigmoid(s, d);
-            TensorPrimitives.Multiply(s, d, d);
+            Simd.Multiply(s, d, d);
         });
         return Autograd.Record(y, "SiluBackward", [this], g => [Map2(x, g, (xs, gs, d) =>
         {
@@ -145,10 +145,18 @@ public sealed partial class Tensor
     /// <summary>Exact GELU: x * Φ(x) = 0.5 x (1 + erf(x / √2)).</summary>
     public Tensor gelu()
     {
-        var x = this;
-        var y = Map(Gelu.Forward, minChunk: 1 << 16);
-        // d/dx x Φ(x) = Φ(x) + x φ(x)
-        return Autograd.Record(y, "GeluBackward", [this], g => [Map2(x, g, Gelu.Backward, minChunk: 1 << 16)]);
+        // With a backward to come, the forward also writes the slope Φ(x) + x φ(x) (d/dx x Φ(x)), which shares
+        // erf's exponentials; the backward is then g * slope.
+        if (!Autograd.Enabled || !requires_grad)
+            return Autograd.Record(Map(Gelu.Forward, minChunk: 1 << 16), "GeluBackward", [this], _ => throw new InvalidOperationException("no backward without grad"));
+        var src = is_contiguous() ? this : new Tensor(ToArray(), Sizes);
+        var y = Buffers.Uninitialized(Numel);
+        var slope = Buffers.Uninitialized(Numel);
+        Loops.Chunked(y.Length, 1 << 16, (start, n) =>
+            Gelu.Forward(src.Storage.AsSpan(src.Offset + start, n), y.AsSpan(start, n), slope.AsSpan(start, n)));
+        var slopes = new Tensor(slope, (int[])Sizes.Clone());
+        return Autograd.Record(new Tensor(y, (int[])Sizes.Clone()), "GeluBackward", [this],
+            g => [Map2(slopes, g, Simd.Multiply, minChunk: 1 << 16)], scratch: [slope]);
     }
 }
 

@@ -17,6 +17,19 @@ public class ForwardValueTests
     }
 
     [Fact]
+    public void Layer_norm_of_a_wide_row_matches_double_precision()
+    {
+        // 37 values (four 8-lane blocks and a tail of 5) with an offset of 100 that a one-pass variance would lose.
+        var xs = Enumerable.Range(0, 37).Select(i => 100f + MathF.Sin(i) * (1 + i % 5)).ToArray();
+        var w = Enumerable.Range(0, 37).Select(i => 0.5f + 0.05f * i).ToArray();
+        var b = Enumerable.Range(0, 37).Select(i => -1f + 0.1f * (i % 7)).ToArray();
+        var y = F.layer_norm(tensor(xs, 1, 37), [37], tensor(w), tensor(b)).data<float>();
+        double mean = xs.Average(v => (double)v), variance = xs.Average(v => (v - mean) * (v - mean));
+        var expected = xs.Select((v, i) => (float)((v - mean) / Math.Sqrt(variance + 1e-5) * w[i] + b[i])).ToArray();
+        Close(expected, y, 2e-5, 2e-5);
+    }
+
+    [Fact]
     public void Layer_norm_of_1_2_3_4()
     {
         // mean 2.5, biased variance 1.25: (x - 2.5) / sqrt(1.25 + 1e-5), then * w + b
@@ -48,7 +61,9 @@ public class ForwardValueTests
     [Fact]
     public void Gelu_and_its_derivative_match_double_precision_on_the_vector_path()
     {
-        // 61 values in [-6, 6]: seven full 8-lane blocks plus a scalar tail, both signs, the tails of erf.
+        // 61 values in [-6, 6], both signs, the tails of erf: with AVX-512 three 16-lane blocks, one 8-lane block
+        // and a scalar tail; otherwise seven 8-lane blocks and the tail. The forward that also writes the slope (grad
+        // on) and the one that does not (no_grad) must agree bit for bit.
         var xs = Enumerable.Range(0, 61).Select(i => -6f + 0.2f * i).ToArray();
         var x = tensor(xs).requires_grad_();
         var y = x.gelu();
@@ -56,6 +71,7 @@ public class ForwardValueTests
         y.backward(tensor(g));
         var yv = y.data<float>();
         var dx = x.grad!.data<float>();
+        using (no_grad()) Assert.Equal(yv, x.gelu().data<float>());
         for (int i = 0; i < xs.Length; i++)
         {
             double v = xs[i], phi = 0.5 * (1 + ErfSeries(v / Math.Sqrt(2)));

@@ -18,10 +18,19 @@ public sealed class OpenBlasTheoryAttribute : TheoryAttribute
     public OpenBlasTheoryAttribute() => Skip = OpenBlasFactAttribute.MissingReason;
 }
 
+/// <summary>A theory that is reported as skipped when the CPU does not run Vector512 natively (no AVX-512).</summary>
+public sealed class Avx512TheoryAttribute : TheoryAttribute
+{
+    public Avx512TheoryAttribute()
+    {
+        if (!Avx512Gemm.IsSupported) Skip = "no AVX-512 (Vector512 not hardware-accelerated) on this CPU";
+    }
+}
+
 public class GemmTests
 {
     /// <summary>How a case is run: a public backend, or the managed kernel pinned to a micro-kernel and thread count.</summary>
-    public enum Runner { OpenBlas, Managed, ManagedSerial, ManagedPortable }
+    public enum Runner { OpenBlas, Managed, ManagedSerial, ManagedPortable, Avx512, Avx512Split, Dispatch }
 
     static readonly int[] Sizes = [1, 7, 33, 130];
 
@@ -41,6 +50,14 @@ public class GemmTests
                 break;
             case Runner.ManagedPortable:
                 ManagedGemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc, ManagedKernel.Portable, 4);
+                break;
+            case Runner.Avx512 or Runner.Avx512Split:
+                Assert.Equal(1f, alpha);
+                Assert.True(beta is 0f or 1f);
+                Avx512Gemm.Sgemm(ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta == 1f, c, co, ldc, runner == Runner.Avx512 ? 1 : 3);
+                break;
+            case Runner.Dispatch:
+                Gemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
                 break;
         }
     }
@@ -129,6 +146,103 @@ public class GemmTests
     [OpenBlasTheory]
     [MemberData(nameof(Transposes))]
     public void OpenBlas_matches_reference_on_odd_sizes(bool ta, bool tb) => AllSizes(Runner.OpenBlas, ta, tb);
+
+    public static TheoryData<Runner, bool, bool> Avx512Cases()
+    {
+        var data = new TheoryData<Runner, bool, bool>();
+        foreach (var r in new[] { Runner.Avx512, Runner.Avx512Split })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    data.Add(r, ta, tb);
+        return data;
+    }
+
+    /// <summary>The AVX-512 kernel's 12 x 32 tile edges (rows 11/12/13/25, columns 31/32/33), k across its k-blocks
+    /// (600 > 512; 130 with n = 2100, whose packed B allows only 64-deep blocks), C = AB over NaN and C += AB.</summary>
+    [Avx512Theory]
+    [MemberData(nameof(Avx512Cases))]
+    public void Avx512_matches_reference_on_tile_edges_and_k_blocks(Runner runner, bool ta, bool tb)
+    {
+        int seed = 100;
+        foreach (int m in new[] { 1, 11, 12, 13, 25, 130 })
+            foreach (int n in new[] { 1, 31, 32, 33, 97 })
+                foreach (int k in new[] { 1, 7, 129, 600 })
+                {
+                    seed++;
+                    Check(runner, ta, tb, m, n, k, 1f, seed % 2 == 0 ? 0f : 1f, seed, nanC: seed % 2 == 0);
+                }
+        Check(runner, ta, tb, 13, 2100, 130, 1f, 1f, seed: 99);
+        Check(runner, ta, tb, 37, 2100, 130, 1f, 0f, seed: 98, nanC: true);
+    }
+
+    /// <summary>Gemm.Sgemm with a linear layer's shapes (300 x 384 x 128 is past the AVX-512 threshold, as are the
+    /// other two) gives the reference's numbers whichever kernel it picks, including alpha and beta the AVX-512
+    /// kernel leaves to the backend.</summary>
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void Sgemm_dispatch_matches_reference_on_linear_layer_shapes(bool ta, bool tb)
+    {
+        Check(Runner.Dispatch, ta, tb, 300, 384, 128, 1f, 0f, seed: 31, nanC: true);
+        Check(Runner.Dispatch, ta, tb, 301, 130, 520, 1f, 1f, seed: 32);
+        Check(Runner.Dispatch, ta, tb, 300, 384, 128, 0.5f, 2f, seed: 33);
+    }
+
+    /// <summary>SgemmEpilogue = reference product over C filled with the bias rows, whichever path it takes: the AVX-512
+    /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a 12-row tail; 100 x 600 x 200:
+    /// column slices per core on a multi-core machine) or the fill
+    /// then add of the backend (10 x 33 x 7, under the AVX-512 threshold); the old contents of C (NaN) never leak.</summary>
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void SgemmEpilogue_adds_the_bias_to_every_row(bool ta, bool tb)
+    {
+        int seed = 40;
+        foreach (var (m, n, k) in new[] { (300, 97, 600), (301, 128, 128), (100, 600, 200), (10, 33, 7) })
+        {
+            var rng = new Random(seed++);
+            int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
+            var a = Random(rng, (ta ? k : m) * lda);
+            var b = Random(rng, (tb ? n : k) * ldb);
+            var bias = Random(rng, n + 5);
+            var expected = new float[m * ldc];
+            for (int i = 0; i < m; i++) Array.Copy(bias, 5, expected, i * ldc, n);
+            Gemm.Reference(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, expected, 0, ldc);
+            var actual = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+            Gemm.SgemmEpilogue(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, bias, 5, actual, 0, ldc, null);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < ldc; j++)
+                {
+                    float e = expected[i * ldc + j], v = actual[i * ldc + j];
+                    if (j >= n) { Assert.True(float.IsNaN(v), $"{m}x{n}x{k}: wrote C[{i},{j}] past the row"); continue; }
+                    Assert.True(MathF.Abs(v - e) <= (k + 3) * 1.2e-7f * (k + 1), $"ta={ta} tb={tb} {m}x{n}x{k}: C[{i},{j}] = {v}, reference {e}");
+                }
+        }
+    }
+
+    /// <summary>SgemmEpilogue's rowsDone sees every row of C exactly once and only with its final values: across the
+    /// AVX-512 kernel's k-blocks (k = 600), its row slices per core and a partial last strip, and on the backend path.</summary>
+    [Fact]
+    public void SgemmEpilogue_reports_each_finished_row_once()
+    {
+        foreach (var (m, n, k) in new[] { (301, 96, 600), (10, 33, 7) })
+        {
+            var rng = new Random(50 + m);
+            var a = Random(rng, m * k);
+            var b = Random(rng, k * n);
+            var c = new float[m * n];
+            var seen = new float[m * n];
+            var times = new int[m];
+            Gemm.SgemmEpilogue(false, false, m, n, k, a, 0, k, b, 0, n, null, 0, c, 0, n, (r0, rows) =>
+            {
+                Array.Copy(c, r0 * n, seen, r0 * n, rows * n);
+                for (int r = r0; r < r0 + rows; r++) Interlocked.Increment(ref times[r]);
+            });
+            Assert.All(times, t => Assert.Equal(1, t));
+            Assert.Equal(c, seen);
+            var expected = new float[m * n];
+            Gemm.Reference(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, expected, 0, n);
+            for (int i = 0; i < c.Length; i++) Assert.True(MathF.Abs(c[i] - expected[i]) <= 1e-3f, $"{m}x{n}x{k}: C[{i}] = {c[i]}, reference {expected[i]}");
+        }
+    }
 
     [OpenBlasTheory]
     [MemberData(nameof(Transposes))]

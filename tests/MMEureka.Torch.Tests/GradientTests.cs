@@ -110,6 +110,34 @@ public class GradientTests
         Check(x => x[0].t().log_softmax(1), Rand(4, 3, 5));
     }
 
+    /// <summary>linear_gelu is linear(...).gelu() fused: the same numbers bit for bit, forward and all three
+    /// gradients, on the AVX-512 kernel's path with its row-strip epilogue (300 x 128 -> 512, and 301 rows for a
+    /// partial last strip) and on the backend's path (7 x 5 -> 6); without bias too; and under no_grad.</summary>
+    [Fact]
+    public void Linear_gelu_equals_linear_then_gelu()
+    {
+        foreach (var (rows, inF, outF, withBias) in new[] { (300, 128, 512, true), (301, 128, 512, false), (7, 5, 6, true) })
+        {
+            var x = Rand(20, rows, inF).requires_grad_();
+            var w = Rand(21, outF, inF).mul(0.1f).detach().requires_grad_();
+            var b = withBias ? Rand(22, outF).detach().requires_grad_() : null;
+            var g = Rand(23, rows, outF);
+            var fused = F.linear_gelu(x, w, b);
+            fused.backward(g);
+            var (fx, fw, fb) = (x.grad!.data<float>(), w.grad!.data<float>(), b?.grad!.data<float>());
+            x.grad = null; w.grad = null;
+            if (b != null) b.grad = null;
+            var plain = F.linear(x, w, b).gelu();
+            plain.backward(g);
+            Assert.Equal(plain.data<float>(), fused.data<float>());
+            Assert.Equal(x.grad!.data<float>(), fx);
+            Assert.Equal(w.grad!.data<float>(), fw);
+            if (b != null) Assert.Equal(b.grad!.data<float>(), fb);
+            using (no_grad()) Assert.Equal(plain.data<float>(), F.linear_gelu(x, w, b).data<float>());
+        }
+        Check(x => F.linear_gelu(x[0], x[1], x[2]), Rand(24, 3, 4), Rand(25, 5, 4), Rand(26, 5));
+    }
+
     [Fact]
     public void Linear_layer_norm_rms_norm()
     {
@@ -120,6 +148,10 @@ public class GradientTests
         Check(x => F.layer_norm(x[0], [5], x[1], x[2]), Rand(1, 2, 3, 5), Rand(2, 5), Rand(3, 5));
         Check(x => F.layer_norm(x[0].t(), [3]), Rand(4, 3, 4));
         Check(x => F.rms_norm(x[0], [4], x[1]), Rand(5, 3, 4), Rand(6, 4));
+        // Widths 21 and 19: the row kernels' 8-lane loops and their scalar tails, with and without weight and bias.
+        Check(x => F.layer_norm(x[0], [21], x[1], x[2]), Rand(10, 3, 21), Rand(11, 21), Rand(12, 21));
+        Check(x => F.layer_norm(x[0], [21]), Rand(13, 2, 21));
+        Check(x => F.rms_norm(x[0], [19], x[1]), Rand(14, 3, 19), Rand(15, 19));
     }
 
     [Fact]

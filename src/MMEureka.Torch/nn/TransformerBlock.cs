@@ -71,5 +71,6 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => fc2.forward(fc1.forward(x).gelu());
+    /// <summary>fc2(gelu(fc1(x))), with fc1 and the GELU as one op (<see cref="nn.functional.linear_gelu"/>).</summary>
+    public override Tensor forward(Tensor x) => fc2.forward(nn.functional.linear_gelu(x, fc1.weight, fc1.bias));
 }
