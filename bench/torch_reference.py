@@ -33,11 +33,14 @@ VOCAB, DIM, LAYERS, HEADS, SEQ, BATCH = 96, 128, 4, 4, 96, 32
 PROMPT, NEW_TOKENS, GEN_BATCHES = 16, 64, (8, 64)
 
 
-def median_seconds(fn, warmup, repeats, budget_s):
-    """Median of up to `repeats` timed calls after `warmup` calls; stops early once three samples are in and
-    budget_s has passed, so a badly oversubscribed thread configuration cannot stretch the whole run."""
-    for _ in range(warmup):
+def median_seconds(fn, warmup, repeats, budget_s, warmup_s=0.0):
+    """Median of up to `repeats` timed calls after at least `warmup` calls and `warmup_s` seconds of untimed calls;
+    stops early once three samples are in and budget_s has passed, so a badly oversubscribed thread configuration
+    cannot stretch the whole run."""
+    t0, done = time.perf_counter(), 0
+    while done < warmup or time.perf_counter() - t0 < warmup_s:
         fn()
+        done += 1
     times, start = [], time.perf_counter()
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -87,8 +90,9 @@ def train_item(quick):
         loss.backward()
         opt.step()
 
-    warmup, steps = (1, 4) if quick else (2, 8)
-    ms = median_seconds(step, warmup, steps, budget_s=3.0) * 1e3
+    # the same warm-up rule as EngineBenchmark.TrainStepSeconds: steady state, as in a long training run
+    warmup, steps, warmup_s = (1, 4, 1.0) if quick else (2, 8, 3.0)
+    ms = median_seconds(step, warmup, steps, budget_s=3.0, warmup_s=warmup_s) * 1e3
     # ru_maxrss is the peak so far; read before anything else runs in this process (Linux reports KiB)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"train_step_ms": ms, "peak_rss_mb": rss_mb}

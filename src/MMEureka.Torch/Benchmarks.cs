@@ -9,12 +9,15 @@ namespace MMEureka.Torch;
 public static class Benchmarks
 {
     /// <summary>Median wall time in seconds of up to <paramref name="repeats"/> calls of <paramref name="fn"/> after
-    /// <paramref name="warmup"/> untimed calls; stops early once three samples are in and
-    /// <paramref name="budgetSeconds"/> have passed.</summary>
-    public static double MedianSeconds(Action fn, int warmup, int repeats, double budgetSeconds = double.PositiveInfinity)
+    /// untimed warm-up calls (at least <paramref name="warmup"/> of them, and for at least
+    /// <paramref name="warmupSeconds"/>); stops early once three samples are in and <paramref name="budgetSeconds"/>
+    /// have passed.</summary>
+    public static double MedianSeconds(Action fn, int warmup, int repeats, double budgetSeconds = double.PositiveInfinity,
+        double warmupSeconds = 0)
     {
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), "need at least one timed call");
-        for (int i = 0; i < warmup; i++) fn();
+        var warming = Stopwatch.StartNew();
+        for (int i = 0; i < warmup || warming.Elapsed.TotalSeconds < warmupSeconds; i++) fn();
         var times = new List<double>();
         var total = Stopwatch.StartNew();
         for (int i = 0; i < repeats; i++)
