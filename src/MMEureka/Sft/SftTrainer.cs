@@ -25,8 +25,9 @@ public sealed record SftResult(int Step, double Loss, string? Stopped, EvalRepor
 
 /// <summary>
 /// Supervised fine-tuning of the policy on gold solutions: the loss is the mean cross-entropy of response tokens
-/// only (prompt and padding carry none). A run folder holds config.json, metrics.jsonl (one JSON object per step
-/// and per evaluation, no timings, so a resumed run writes the same bytes) and checkpoint/ (model, tokenizer,
+/// only (prompt and padding carry none). With config.Vision.Steps &gt; 0 a stage 1 (<see cref="VisionPretraining"/>)
+/// trains the vision tower alone first and logs to vision.jsonl. A run folder holds config.json, metrics.jsonl (one
+/// JSON object per step and per evaluation, no timings, so a resumed run writes the same bytes) and checkpoint/ (model, tokenizer,
 /// optimizer.safetensors and trainer.json with the step). The data order is a pure function of (seed, step), so
 /// step + weights + optimizer moments are the whole state needed to resume.
 /// </summary>
