@@ -130,11 +130,12 @@ public sealed partial class VisionPretraining
     public (Tensor loss, int slots) Loss(IReadOnlyList<Problem> batch)
     {
         var logits = Logits(Pixels(batch));
+        var labels = batch.Select(Labels).ToList();
         Tensor? total = null;
         int used = 0;
         for (int s = 0; s < Slots; s++)
         {
-            var targets = Targets(batch, s);
+            var targets = labels.Select(l => l[s] is { } label && _classIndex[s].TryGetValue(label, out var c) ? c : Ignored).ToArray();
             if (targets.All(t => t == Ignored)) continue;
             var term = nn.functional.cross_entropy(logits.narrow(1, _offsets[s], _classes[s].Length), targets);
             total = total is null ? term : total + term;
@@ -233,9 +234,6 @@ public sealed partial class VisionPretraining
         SftTrainer.Shuffle(a, g);
         return [.. a];
     }
-
-    private int[] Targets(IReadOnlyList<Problem> batch, int slot) =>
-        batch.Select(p => Labels(p)[slot] is { } label && _classIndex[slot].TryGetValue(label, out var c) ? c : Ignored).ToArray();
 
     private Tensor Pixels(IReadOnlyList<Problem> batch)
     {
