@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using MMEureka.Data;
 using MMEureka.Eval;
 using MMEureka.Models;
+using MMEureka.Runs;
 using MMEureka.Torch;
 using static MMEureka.Torch.torch;
 
@@ -46,21 +47,21 @@ public sealed class SftTrainer
     /// <summary>The policy being trained.</summary>
     public MiniVlm Model { get; }
 
+    /// <summary>The run folder: config, metrics, checkpoint.</summary>
+    public RunFolder Folder { get; }
+
     /// <summary>Run folder.</summary>
-    public string RunDir { get; }
+    public string RunDir => Folder.Dir;
 
     /// <summary>Folder of the latest checkpoint.</summary>
-    public string CheckpointDir => Path.Combine(RunDir, "checkpoint");
+    public string CheckpointDir => Folder.CheckpointDir;
 
     /// <summary>True when the run folder holds a checkpoint made with this trainer's configuration (so
     /// <c>Run(resume: true)</c> continues it, or reuses it when it has finished).</summary>
-    public bool HasCompatibleCheckpoint =>
-        File.Exists(Path.Combine(CheckpointDir, "trainer.json")) && File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) == _config.ToJson();
-
-    private string ConfigPath => Path.Combine(RunDir, "config.json");
+    public bool HasCompatibleCheckpoint => Folder.HasCompatibleCheckpoint;
 
     /// <summary>metrics.jsonl of the run.</summary>
-    public string MetricsPath => Path.Combine(RunDir, "metrics.jsonl");
+    public string MetricsPath => Folder.MetricsPath;
 
     /// <summary>Sets up a run: a fresh model from config.Seed, AdamW over all parameters.</summary>
     public SftTrainer(SftConfig config, IReadOnlyList<Problem> train, IReadOnlyList<Problem> eval, string runDir, Tokenizer? tokenizer = null)
@@ -71,7 +72,7 @@ public sealed class SftTrainer
         if (_train.Count == 0) throw new ArgumentException("no training problems");
         _eval = eval.Take(config.EvalProblems).ToList();
         _lengths = _train.Select(p => p.Question.Length + Problem.TokenCount(p.GoldResponse)).ToArray();
-        RunDir = Path.GetFullPath(runDir);
+        Folder = new RunFolder(runDir, _config.ToJson());
         Model = new MiniVlm(config.Model, config.Seed);
         // A frozen tower (VisionLrScale 0) is left out of the optimizer and of its saved state.
         _parameters = Model.named_parameters().Where(p => !(IsVision(p.name) && config.VisionLrScale == 0)).ToList();
@@ -88,7 +89,9 @@ public sealed class SftTrainer
     private static bool IsVision(string parameterName) => parameterName.StartsWith("vision.", StringComparison.Ordinal);
 
     /// <summary>Stage 1's log in the run folder: one JSON object per step (loss) and per evaluation (accuracy per slot).</summary>
-    public string VisionLogPath => Path.Combine(RunDir, "vision.jsonl");
+    public string VisionLogPath => Path.Combine(RunDir, VisionLog);
+
+    private const string VisionLog = "vision.jsonl";
 
     /// <summary>
     /// Trains up to config.Steps (or until <paramref name="stopAfter"/> steps are done, then checkpoints). With
@@ -102,16 +105,7 @@ public sealed class SftTrainer
         int step = 0;
         double loss = double.NaN;
         if (resume) (step, loss) = Restore();
-        else
-        {
-            if (Directory.Exists(CheckpointDir) && !overwrite)
-                throw new IOException($"{RunDir} already holds a run (checkpoint/); resume it or choose another folder");
-            if (Directory.Exists(CheckpointDir)) Directory.Delete(CheckpointDir, true);
-            Directory.CreateDirectory(RunDir);
-            File.WriteAllText(MetricsPath, "");
-            File.Delete(VisionLogPath);
-        }
-        WriteAtomically(ConfigPath, _config.ToJson());
+        else Folder.Start(overwrite, VisionLog);
         if (!resume && _config.Vision.Steps > 0)
         {
             // Stage 1, then a checkpoint at step 0: a resumed run starts SFT from the pre-trained tower.
@@ -130,7 +124,7 @@ public sealed class SftTrainer
         long tokens = 0;
         EvalReport? lastEval = null;
         string? stopped = null;
-        using var metrics = new StreamWriter(MetricsPath, append: true);
+        using var metrics = Folder.OpenLog();
 
         while (step < last)
         {
@@ -269,7 +263,7 @@ public sealed class SftTrainer
         Model.Save(CheckpointDir, _tokenizer, dir =>
         {
             _optimizer.save_state(Path.Combine(dir, "optimizer.safetensors"), _parameters);
-            File.WriteAllText(Path.Combine(dir, "trainer.json"), new JsonObject { ["step"] = step, ["seed"] = _config.Seed }.ToJsonString());
+            RunFolder.WriteTrainerState(dir, step, _config.Seed);
         });
     }
 
@@ -277,59 +271,17 @@ public sealed class SftTrainer
     /// Returns the step and the loss logged at it.</summary>
     private (int step, double loss) Restore()
     {
-        if (File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) != _config.ToJson())
-            throw new InvalidDataException($"{ConfigPath}: the run was made with another configuration; resume it with the same settings or start a new run");
-        var statePath = Path.Combine(CheckpointDir, "trainer.json");
-        if (!File.Exists(statePath)) throw new FileNotFoundException($"cannot resume: {statePath} does not exist", statePath);
-        var state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject
-            ?? throw new InvalidDataException($"{statePath}: expected a JSON object");
-        int step = state["step"]?.GetValue<int>() ?? throw new InvalidDataException($"{statePath}: field step is missing");
-        long seed = state["seed"]?.GetValue<long>() ?? throw new InvalidDataException($"{statePath}: field seed is missing");
-        if (seed != _config.Seed) throw new InvalidDataException($"{statePath}: run seed {seed} differs from the config's {_config.Seed}");
+        int step = Folder.StateStep(Folder.Resume(_config.Seed));
         var saved = MiniVlm.Load(CheckpointDir);
         if (saved.Config != _config.Model) throw new InvalidDataException($"{CheckpointDir}: model shape differs from the config's");
         Model.load_state_dict(saved.state_dict());
         _optimizer.load_state(Path.Combine(CheckpointDir, "optimizer.safetensors"), _parameters);
-
-        // Keep the metrics of steps up to the checkpoint, so the file reads as one uninterrupted run.
-        var kept = File.Exists(MetricsPath)
-            ? File.ReadAllLines(MetricsPath).Where(l => l.Length > 0 && (JsonNode.Parse(l)?["step"]?.GetValue<int>() ?? int.MaxValue) <= step).ToList()
-            : [];
-        WriteAtomically(MetricsPath, string.Concat(kept.Select(l => l + "\n")));
-        var last = kept.Select(l => JsonNode.Parse(l)?["loss"]).LastOrDefault(v => v != null);
-        return (step, last?.GetValue<double>() ?? double.NaN);
+        var last = RunFolder.ReadMetrics(MetricsPath).LastOrDefault(r => r.key == "loss");
+        return (step, last.key == null ? double.NaN : last.value);
     }
 
-    private static void WriteLine(StreamWriter writer, JsonObject line)
-    {
-        writer.Write(line.ToJsonString());
-        writer.Write('\n');
-        writer.Flush();
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
+    private static void WriteLine(StreamWriter writer, JsonObject line) => RunFolder.WriteLine(writer, line);
 
     /// <summary>Reads metrics.jsonl into (step, key, value) rows, for charts.</summary>
-    public static IReadOnlyList<(int step, string key, double value)> ReadMetrics(string path)
-    {
-        var rows = new List<(int, string, double)>();
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            lineNo++;
-            if (line.Length == 0) continue;
-            JsonObject o;
-            try { o = JsonNode.Parse(line) as JsonObject ?? throw new FormatException("not an object"); }
-            catch (Exception e) when (e is JsonException or FormatException) { throw new FormatException($"{path}:{lineNo}: {e.Message}", e); }
-            int step = o["step"]?.GetValue<int>() ?? throw new FormatException($"{path}:{lineNo}: field step is missing");
-            foreach (var (key, value) in o)
-                if (key != "step" && value is JsonValue v && v.TryGetValue<double>(out var d)) rows.Add((step, key, d));
-        }
-        return rows;
-    }
+    public static IReadOnlyList<(int step, string key, double value)> ReadMetrics(string path) => RunFolder.ReadMetrics(path);
 }
