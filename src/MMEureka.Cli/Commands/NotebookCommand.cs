@@ -28,7 +28,10 @@ internal static class NotebookCommand
         {
             Description = "Seconds a single cell may run before the run stops with a timeout error (default: no limit).",
         };
-        var inPlace = new Option<bool>("--in-place") { Description = "Overwrite the input notebook (atomically) with the executed one." };
+        var inPlace = new Option<bool>("--in-place")
+        {
+            Description = "Overwrite the input notebook (atomically) with the executed one, each chart with a static picture (needs Chromium).",
+        };
 
         var run = new Command("run", "Execute the C# cells of Polyglot notebooks and write the executed notebooks and HTML reports.");
         run.Arguments.Add(notebooks);
@@ -68,10 +71,14 @@ internal static class NotebookCommand
             errors.WriteLine($"error: --cell-timeout must be a positive number of seconds (got {t})");
             return 1;
         }
+        var here = notebooks.Length > 0 ? Path.GetDirectoryName(Path.GetFullPath(notebooks[0]))! : Environment.CurrentDirectory;
+        if (Extras.Missing(here, inPlace) is string absent) progress.Line(absent);
         var options = new RunOptions
         {
             OutDir = outDir, InPlace = inPlace, Parameters = values,
             CellTimeout = timeoutSeconds is double seconds ? TimeSpan.FromSeconds(seconds) : null,
+            // Committed notebooks carry pictures of their charts so that GitHub, which runs no script, shows them.
+            ChartPictures = inPlace ? ChartPictures.Find(here, out _) : null,
         };
 
         var duplicate = notebooks.GroupBy(n => NotebookRunner.OutputPaths(n, options).Report).FirstOrDefault(g => g.Count() > 1);

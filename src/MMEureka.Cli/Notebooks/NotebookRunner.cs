@@ -22,6 +22,9 @@ public sealed record RunOptions
     /// <summary>Runner parameters; key k becomes the environment variable MMEUREKA_K during the run.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Draws static pictures of the charts into the written notebook (for GitHub's view); null: none.</summary>
+    public ChartPictures? ChartPictures { get; init; }
+
     /// <summary>An offline plotly.min.js for the report; null: look for environment/node_modules above the notebook, else the CDN.</summary>
     public string? PlotlyScriptPath { get; init; }
 }
@@ -116,6 +119,7 @@ public static class NotebookRunner
                 Environment.CurrentDirectory = savedDirectory;
                 foreach (var (k, v) in savedVariables) Environment.SetEnvironmentVariable(k, v);
             }
+            options.ChartPictures?.AddTo(doc, progress);
             if (options.InPlace) doc.Save(fullPath);
             else doc.Save(outNotebook);
             var plotly = options.PlotlyScriptPath ?? HtmlReport.FindOfflinePlotly(folder);

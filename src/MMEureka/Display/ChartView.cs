@@ -48,7 +48,8 @@ public static class ChartView
     /// <summary>One line for text-only hosts: title, trace count, and each trace's type and name.</summary>
     public static string Describe(GenericChart chart) => Describe(FigureJson(chart));
 
-    static string Html(string json, string? staticPng)
+    /// <summary>The div and script for plotly figure JSON (e.g. read back from a notebook output).</summary>
+    public static string Html(string json, string? staticPng = null)
     {
         // Content hash plus a display counter: deterministic for a given run, unique when a chart is shown twice.
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)))[..10];

@@ -41,6 +41,27 @@ public static class Charts
         return Finish(CS.Chart.Combine(traces), title, xTitle, yTitle, logX, logY);
     }
 
+    /// <summary>Line chart of series that each have their own x (e.g. a train metric logged every step, an eval metric every 100).</summary>
+    public static GenericChart Curves(string title, params (string name, IReadOnlyList<double> xs, IReadOnlyList<double> ys)[] series) =>
+        Curves(title, series, xTitle: null);
+
+    /// <summary>Curves with their own x, with axis options.</summary>
+    public static GenericChart Curves(string title, (string name, IReadOnlyList<double> xs, IReadOnlyList<double> ys)[] series,
+        string? xTitle = null, string? yTitle = null, bool logX = false, bool logY = false)
+    {
+        Require(series.Length > 0, "Charts.Curves needs at least one series");
+        foreach (var (name, xs, ys) in series) SameLength("Charts.Curves", name, xs.Count, ys.Count);
+        var traces = series.Select(s => CS.Chart.Line<double, double, string>(s.xs, s.ys, Name: s.name, ShowLegend: true));
+        return Finish(CS.Chart.Combine(traces), title, xTitle, yTitle, logX, logY);
+    }
+
+    /// <summary>Draws several charts on the same axes (e.g. points over a heatmap), under one title.</summary>
+    public static GenericChart Combine(string title, params GenericChart[] charts)
+    {
+        Require(charts.Length > 0, "Charts.Combine needs at least one chart");
+        return CS.Chart.Combine(charts).WithTitle(title);
+    }
+
     /// <summary>Scatter plot (markers only): one point cloud per named series.</summary>
     public static GenericChart Scatter(string title, params (string name, IReadOnlyList<double> xs, IReadOnlyList<double> ys)[] series) =>
         Scatter(title, series, xTitle: null);
@@ -131,18 +152,29 @@ public static class Charts
         return Finish(CS.Chart.Combine(traces), title, xTitle, yTitle, logX, logY);
     }
 
-    /// <summary>Heatmap of a matrix [rows, columns], row 0 at the top (as a matrix reads).</summary>
+    /// <summary>Heatmap of a matrix [rows, columns] with labelled rows and columns, row 0 at the top (as a matrix reads).</summary>
     public static GenericChart Heatmap(string title, double[,] z, IReadOnlyList<string>? xLabels = null, IReadOnlyList<string>? yLabels = null,
-        string? xTitle = null, string? yTitle = null, string colorScale = "Viridis", bool showScale = true)
+        string? xTitle = null, string? yTitle = null, string colorScale = "Viridis", bool showScale = true) =>
+        Heatmap(title, z, xLabels ?? Enumerable.Range(0, z.GetLength(1)).Select(c => c.ToString()).ToArray(),
+            yLabels ?? Enumerable.Range(0, z.GetLength(0)).Select(r => r.ToString()).ToArray(), reverseY: true, xTitle, yTitle, colorScale, showScale);
+
+    /// <summary>
+    /// Heatmap of a function sampled on a grid: z[row, column] at (xs[column], ys[row]), y growing upwards, on numeric
+    /// axes that points can share (see <see cref="Combine"/>).
+    /// </summary>
+    public static GenericChart Heatmap(string title, double[,] z, IReadOnlyList<double> xs, IReadOnlyList<double> ys,
+        string? xTitle = null, string? yTitle = null, string colorScale = "Viridis", bool showScale = true) =>
+        Heatmap(title, z, xs, ys, reverseY: false, xTitle, yTitle, colorScale, showScale);
+
+    static GenericChart Heatmap<T>(string title, double[,] z, IReadOnlyList<T> xs, IReadOnlyList<T> ys, bool reverseY,
+        string? xTitle, string? yTitle, string colorScale, bool showScale) where T : IConvertible
     {
         int rows = z.GetLength(0), cols = z.GetLength(1);
-        Require(xLabels is null || xLabels.Count == cols, $"Charts.Heatmap: {xLabels?.Count} x labels for {cols} columns");
-        Require(yLabels is null || yLabels.Count == rows, $"Charts.Heatmap: {yLabels?.Count} y labels for {rows} rows");
+        Require(xs.Count == cols, $"Charts.Heatmap: {xs.Count} x labels for {cols} columns");
+        Require(ys.Count == rows, $"Charts.Heatmap: {ys.Count} y labels for {rows} rows");
         var zz = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, cols).Select(c => z[r, c]).ToArray()).ToArray();
-        var xs = xLabels ?? Enumerable.Range(0, cols).Select(c => c.ToString()).ToArray();
-        var ys = yLabels ?? Enumerable.Range(0, rows).Select(r => r.ToString()).ToArray();
-        var chart = CS.Chart.Heatmap<double, string, string, string>(zz, X: new(xs, true), Y: new(ys, true), ShowScale: showScale,
-            ColorScale: Scale(colorScale), ReverseYAxis: true);
+        var chart = CS.Chart.Heatmap<double, T, T, string>(zz, X: new(xs, true), Y: new(ys, true), ShowScale: showScale,
+            ColorScale: Scale(colorScale), ReverseYAxis: reverseY);
         return Finish(chart, title, xTitle, yTitle, logX: false, logY: false);
     }
 

@@ -174,9 +174,10 @@ public class DemoNotebookTests
         var plain = Cells(nb).SelectMany(c => c!["outputs"] as JsonArray ?? [])
             .Where(o => o!["data"]?["text/html"] is not null)
             .Select(o => Text(o!["data"]!["text/plain"])).ToList();
-        Assert.Equal(6, plain.Count);
-        Assert.Contains(plain, p => p.StartsWith("Figure 'Training curves': 2 trace(s)"));
-        Assert.Contains(plain, p => p.Contains("heatmap"));
+        Assert.Equal(7, plain.Count);
+        Assert.Contains(plain, p => p.StartsWith("Chart 'Training curves': 2 trace(s)"));
+        Assert.Contains(plain, p => p.StartsWith("Chart 'A 4x5 matrix': 1 trace(s) [heatmap]"));
+        Assert.Contains(plain, p => p.StartsWith("Chart 'Advantages': 1 trace(s) [histogram 'advantage']"));
         Assert.Contains(plain, p => p.StartsWith("ImageView: 6 image(s)"));
         Assert.Contains(plain, p => p.StartsWith("Method\tAccuracy\tTokens"));
         Assert.Equal(before, File.ReadAllBytes(demo));
