@@ -67,7 +67,9 @@ nb = nbformat.read(src, as_version=4)
 client = NotebookClient(nb, kernel_name=".net-csharp", timeout=None, startup_timeout=600,
                         resources={"metadata": {"path": os.path.dirname(os.path.abspath(src))}})
 try:
-    client.execute()
+    # The kernel's own log (its web host's start-up lines) goes to a file beside the executed copy.
+    with open(dst + ".log", "w") as log:
+        client.execute(stdout=log, stderr=log)
 except CellExecutionError as e:
     print(str(e).splitlines()[-1][:400] if str(e) else "cell failed")
 finally:
