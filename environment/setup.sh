@@ -2,11 +2,12 @@
 # Optional OS packages, idempotent. Nothing here is needed to build; they add speed and peers:
 #   libopenblas0-pthread  OpenBLAS backend for matrix products (MMEUREKA_BLAS=openblas)
 #   python3-nbformat      validates executed notebooks
+#   jupyter-client, jupyter-core, python3-nbclient   run the notebooks in Jupyter with the .net-csharp kernel (CI)
 #   python3-torch         PyTorch 1.13 CPU for parity checks and side-by-side benchmarks (skipped with --ci)
 #   chromium              renders charts in headless screenshots (skipped with --ci)
 set -euo pipefail
 ci=0; [ "${1:-}" = "--ci" ] && ci=1
-pkgs=(libopenblas0-pthread python3-nbformat)
+pkgs=(libopenblas0-pthread python3-nbformat jupyter-client jupyter-core python3-nbclient)
 [ $ci = 0 ] && pkgs+=(python3-torch python3-numpy chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -15,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
-# Offline plotly.js for the notebook reports (without it they load plotly.js from the CDN).
+# Offline plotly.js for the notebook reports and chart pictures (without it reports load plotly.js from the CDN).
 here="$(cd "$(dirname "$0")" && pwd)"
 if [ -d "$here/node_modules/plotly.js-dist-min" ]; then :
 elif command -v npm >/dev/null; then npm install --prefix "$here" --no-audit --no-fund --silent

@@ -5,7 +5,8 @@ namespace MMEureka.Cli.Commands;
 
 /// <summary>
 /// <c>mmeureka notebook run NOTEBOOK... [--out DIR] [--param key=value]... [--cell-timeout SEC] [--in-place]</c>:
-/// executes Polyglot C# notebooks headless and writes the executed notebook plus an HTML report.
+/// executes Polyglot C# notebooks headless and writes the executed notebook plus an HTML report. No cell has a time
+/// limit unless --cell-timeout sets one; a long cell's progress shows on the terminal as it runs.
 /// Exit codes: 0 all ran, 1 bad input (file, arguments), 2 a cell failed or timed out.
 /// </summary>
 internal static class NotebookCommand
@@ -23,12 +24,14 @@ internal static class NotebookCommand
             Description = "key=value, repeatable; the notebook sees it as the environment variable MMEUREKA_KEY (e.g. --param preset=tiny).",
             DefaultValueFactory = _ => [],
         };
-        var timeout = new Option<double>("--cell-timeout")
+        var timeout = new Option<double?>("--cell-timeout")
         {
-            Description = "Seconds a single cell may run before the run stops with a timeout error.",
-            DefaultValueFactory = _ => 600,
+            Description = "Seconds a single cell may run before the run stops with a timeout error (default: no limit).",
         };
-        var inPlace = new Option<bool>("--in-place") { Description = "Overwrite the input notebook (atomically) with the executed one." };
+        var inPlace = new Option<bool>("--in-place")
+        {
+            Description = "Overwrite the input notebook (atomically) with the executed one, each chart with a static picture (needs Chromium).",
+        };
 
         var run = new Command("run", "Execute the C# cells of Polyglot notebooks and write the executed notebooks and HTML reports.");
         run.Arguments.Add(notebooks);
@@ -46,7 +49,7 @@ internal static class NotebookCommand
     }
 
     /// <summary>The verb's work, callable from tests with their own writers.</summary>
-    internal static int Run(string[] notebooks, string outDir, string[] parameters, double timeoutSeconds, bool inPlace,
+    internal static int Run(string[] notebooks, string outDir, string[] parameters, double? timeoutSeconds, bool inPlace,
                             TerminalProgress progress, TextWriter errors)
     {
         var values = new Dictionary<string, string>();
@@ -63,12 +66,20 @@ internal static class NotebookCommand
             catch (ArgumentException e) { errors.WriteLine($"error: --param '{p}': {e.Message}"); return 1; }
             values[key] = p[(eq + 1)..];
         }
-        if (!(timeoutSeconds > 0) || double.IsInfinity(timeoutSeconds) || timeoutSeconds > int.MaxValue / 1000.0)
+        if (timeoutSeconds is double t && (!(t > 0) || double.IsInfinity(t) || t > int.MaxValue / 1000.0))
         {
-            errors.WriteLine($"error: --cell-timeout must be a positive number of seconds (got {timeoutSeconds})");
+            errors.WriteLine($"error: --cell-timeout must be a positive number of seconds (got {t})");
             return 1;
         }
-        var options = new RunOptions { OutDir = outDir, InPlace = inPlace, CellTimeout = TimeSpan.FromSeconds(timeoutSeconds), Parameters = values };
+        var here = notebooks.Length > 0 ? Path.GetDirectoryName(Path.GetFullPath(notebooks[0]))! : Environment.CurrentDirectory;
+        if (Extras.Missing(here, inPlace) is string absent) progress.Line(absent);
+        var options = new RunOptions
+        {
+            OutDir = outDir, InPlace = inPlace, Parameters = values,
+            CellTimeout = timeoutSeconds is double seconds ? TimeSpan.FromSeconds(seconds) : null,
+            // Committed notebooks carry pictures of their charts so that GitHub, which runs no script, shows them.
+            ChartPictures = inPlace ? ChartPictures.Find(here, out _) : null,
+        };
 
         var duplicate = notebooks.GroupBy(n => NotebookRunner.OutputPaths(n, options).Report).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
@@ -84,6 +95,8 @@ internal static class NotebookCommand
             progress.Line($"  wrote {result.WrittenNotebook} and {result.Report}");
             if (!result.Succeeded)
             {
+                // The run ends here, also after a timeout: a cell's thread cannot be stopped inside the process, so
+                // returning lets the process exit end it (the runner stopped echoing it already).
                 var cell = result.FailedCell!;
                 errors.WriteLine($"error: {notebook}: cell {cell.Number} (`{cell.FirstLine}`) failed: {result.Failure}");
                 return 2;

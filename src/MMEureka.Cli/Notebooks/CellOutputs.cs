@@ -38,13 +38,17 @@ public sealed class CellOutputs
     public void Data(IReadOnlyDictionary<string, string> data, int? executionCount = null)
     {
         var bundle = new JsonObject();
-        foreach (var (mime, content) in data) bundle[mime] = NotebookDocument.Lines(content);
+        // nbformat stores JSON MIME types (application/json, application/vnd.plotly.v1+json ...) as JSON, the rest as lines.
+        foreach (var (mime, content) in data) bundle[mime] = IsJson(mime) ? JsonNode.Parse(content) : NotebookDocument.Lines(content);
         var o = new JsonObject { ["output_type"] = executionCount is null ? "display_data" : "execute_result" };
         if (executionCount is int n) o["execution_count"] = n;
         o["data"] = bundle;
         o["metadata"] = new JsonObject();
         Add(o);
     }
+
+    /// <summary>True for MIME types whose value nbformat keeps as a JSON object rather than text.</summary>
+    public static bool IsJson(string mime) => mime == "application/json" || (mime.StartsWith("application/") && mime.EndsWith("+json"));
 
     /// <summary>Adds an error output (Jupyter's ename / evalue / traceback).</summary>
     public void Error(string ename, string evalue, IEnumerable<string> traceback) =>

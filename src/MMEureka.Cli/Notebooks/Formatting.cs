@@ -2,6 +2,8 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Reflection;
+using MMEureka.Display;
+using Plotly.NET;
 
 namespace MMEureka.Cli.Notebooks;
 
@@ -9,7 +11,8 @@ namespace MMEureka.Cli.Notebooks;
 /// Turns a cell's values into MIME bundles the way .NET Interactive does for the subset the notebooks use:
 /// a type carrying an attribute named <c>TypeFormatterSourceAttribute</c> is formatted by the formatters its source
 /// creates (matched by name and reflection only, so the library's copy of the attribute needs no shared assembly);
-/// <see cref="HtmlString"/> is HTML; anything else is text/plain.
+/// <see cref="HtmlString"/> is HTML; a Plotly.NET chart is plotly JSON, HTML and text (what Plotly.NET.Interactive
+/// does in .NET Interactive, see <see cref="ChartView"/>); anything else is text/plain.
 /// </summary>
 public static class Formatting
 {
@@ -26,6 +29,7 @@ public static class Formatting
     {
         var bundle = new Dictionary<string, string>();
         if (value is HtmlString html) bundle[Html] = html.Content;
+        else if (value is GenericChart chart) bundle = new(ChartView.MimeBundle(chart));
         else if (value is not null)
         {
             foreach (var formatter in ConventionFormatters(value.GetType()))

@@ -62,7 +62,7 @@ public static class HtmlReport
                 // A literal "</script" inside the inlined file would end the element early.
                 head.Append("<script type=\"text/javascript\">").Append(File.ReadAllText(plotlyScript).Replace("</script", "<\\/script")).Append("</script>\n");
             else
-                head.Append($"<script type=\"text/javascript\" src=\"{Figure.PlotlyCdn}.js\"></script>\n");
+                head.Append($"<script type=\"text/javascript\" src=\"{ChartView.PlotlyCdn}.js\"></script>\n");
         }
         return $$"""
             <!DOCTYPE html>

@@ -16,11 +16,14 @@ public sealed record RunOptions
     /// <summary>Overwrite the input notebook (atomically) instead of writing to <see cref="OutDir"/>; the report still goes there.</summary>
     public bool InPlace { get; init; }
 
-    /// <summary>Longest a single cell may run.</summary>
-    public TimeSpan CellTimeout { get; init; } = TimeSpan.FromSeconds(600);
+    /// <summary>Longest a single cell may run; null (the default) lets every cell run to the end, however slow the machine.</summary>
+    public TimeSpan? CellTimeout { get; init; }
 
     /// <summary>Runner parameters; key k becomes the environment variable MMEUREKA_K during the run.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Draws static pictures of the charts into the written notebook (for GitHub's view); null: none.</summary>
+    public ChartPictures? ChartPictures { get; init; }
 
     /// <summary>An offline plotly.min.js for the report; null: look for environment/node_modules above the notebook, else the CDN.</summary>
     public string? PlotlyScriptPath { get; init; }
@@ -46,6 +49,7 @@ public static class NotebookRunner
         ["System", "System.Text", "System.Collections", "System.Collections.Generic", "System.Threading.Tasks", "System.Linq"];
 
     static readonly Regex ParameterKey = new("^[A-Za-z][A-Za-z0-9_]*$");
+    static readonly Regex PlotlyInteractive = new("^nuget:\\s*Plotly\\.NET\\.Interactive\\s*(,\\s*[0-9][0-9A-Za-z.+-]*)?\\s*$", RegexOptions.IgnoreCase);
     static readonly Regex ReferenceDirective = new("^#r\\s+\"(?<path>[^\"]*)\"\\s*$");
 
     // The console, working directory and environment are process-wide: one notebook at a time per process.
@@ -115,6 +119,7 @@ public static class NotebookRunner
                 Environment.CurrentDirectory = savedDirectory;
                 foreach (var (k, v) in savedVariables) Environment.SetEnvironmentVariable(k, v);
             }
+            options.ChartPictures?.AddTo(doc, progress);
             if (options.InPlace) doc.Save(fullPath);
             else doc.Save(outNotebook);
             var plotly = options.PlotlyScriptPath ?? HtmlReport.FindOfflinePlotly(folder);
@@ -180,8 +185,10 @@ public static class NotebookRunner
             }
 
             globals.Outputs = outputs;
-            Console.SetOut(outputs.Writer("stdout"));
-            Console.SetError(outputs.Writer("stderr"));
+            // The terminal hears from a long cell as it runs (its lines, or a heartbeat), never from a quick one.
+            var watch = new CellWatch(progress, label);
+            Console.SetOut(watch.Tee(outputs.Writer("stdout")));
+            Console.SetError(watch.Tee(outputs.Writer("stderr")));
             Exception? error = null;
             var previous = state;
             var worker = new Thread(() =>
@@ -197,13 +204,14 @@ public static class NotebookRunner
             worker.Start();
             // A running script thread cannot be aborted in .NET: on timeout stop waiting, keep what it wrote, and let
             // the process exit end the (background) thread.
-            bool finished = progress.Wait(label, () => worker.Join(options.CellTimeout));
+            bool finished = progress.Wait(label, () => watch.Join(worker, options.CellTimeout));
+            watch.Close();
             // Console stays redirected into this (now closed) cell until the next cell or the end of the run, so
             // late writes of a timed-out cell are dropped rather than mixed into the terminal progress.
 
             if (!finished)
             {
-                var message = $"cell {cell.Number} did not finish within {options.CellTimeout.TotalSeconds:0.###} s (--cell-timeout)";
+                var message = $"cell {cell.Number} did not finish within {options.CellTimeout!.Value.TotalSeconds:0.###} s (--cell-timeout)";
                 outputs.Error("CellTimeout", message, [message]);
                 outputs.Close();
                 cell.Outputs = outputs.Snapshot();
@@ -258,7 +266,8 @@ public static class NotebookRunner
     /// <summary>
     /// Checks the directives .NET Interactive handles itself and we do not, so that the user gets a clear message
     /// instead of a compiler error: #r "nuget:…", #i, magic commands (#!…). A #r to a missing file is reported with
-    /// the path it resolved to. Kernel selectors (#!csharp) are blanked, keeping line numbers intact.
+    /// the path it resolved to. Kernel selectors (#!csharp) and #r "nuget: Plotly.NET.Interactive" (the package that
+    /// draws charts in .NET Interactive; the runner has that built in) are blanked, keeping line numbers intact.
     /// </summary>
     internal static string CheckDirectives(NotebookCell cell, string folder, out string? error)
     {
@@ -284,6 +293,12 @@ public static class NotebookRunner
             var m = ReferenceDirective.Match(line);
             if (!m.Success) continue; // let the compiler report a malformed #r
             var path = m.Groups["path"].Value;
+            if (PlotlyInteractive.IsMatch(path))
+            {
+                // .NET Interactive needs this package to draw Plotly.NET charts; the runner draws them itself.
+                lines[i] = "";
+                continue;
+            }
             if (path.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase))
             {
                 error = $"{where}: '#r \"{path}\"' needs NuGet restore, which the runner does not do (nothing is downloaded at run time); {Instead}";

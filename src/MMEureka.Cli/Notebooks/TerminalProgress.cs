@@ -48,6 +48,13 @@ public sealed class TerminalProgress
         Line(text, ok ? "green" : "red");
     }
 
+    /// <summary>A line a long-running cell wrote (see <see cref="CellWatch"/>).</summary>
+    public void CellLine(string text) => Line($"    | {text}", "grey");
+
+    /// <summary>A long-running cell is still running after <paramref name="elapsed"/>.</summary>
+    public void Heartbeat(string label, TimeSpan elapsed) =>
+        Line($"  ...  {label}  still running, {(elapsed.TotalMinutes >= 1 ? $"{(int)elapsed.TotalMinutes} min {elapsed.Seconds:00} s" : $"{elapsed.TotalSeconds:F0} s")}", "grey");
+
     /// <summary>Any other line.</summary>
     public void Line(string text, string? style = null)
     {

@@ -2,7 +2,7 @@ namespace MMEureka.Display;
 
 /// <summary>
 /// A column of numbers for charts and tables, converted implicitly from the arrays and lists notebooks have at hand
-/// (double, float, int, long), so that <c>Chart.Line(steps, ("loss", losses))</c> works whatever the element type.
+/// (double, float, int, long), so that <c>HtmlTable.FromSeries("step", steps, ("loss", losses))</c> works whatever the element type.
 /// </summary>
 public readonly struct Numbers
 {

@@ -66,6 +66,7 @@ public class FailureTests
     [Theory]
     [InlineData("#r \"does/not/exist.dll\"", "file not found at")]
     [InlineData("#r \"nuget: Plotly.NET, 4.2.0\"", "NuGet restore")]
+    [InlineData("#r \"nuget: Plotly.NET.Interactive.Extra, 1.0.0\"", "NuGet restore")]
     [InlineData("#i \"nuget: https://example.org/feed\"", "'#i'")]
     [InlineData("#!time\nvar x = 1;", "magic command '#!time'")]
     public void UnsupportedDirectivesGiveAClearErrorWithoutCompiling(string source, string expected)
@@ -81,6 +82,18 @@ public class FailureTests
         if (source.StartsWith("#r \"does"))
             Assert.Contains(Path.Combine(folder, "does", "not", "exist.dll"), outcome.Errors); // resolved against the notebook's folder
         if (!source.StartsWith("#!")) Assert.Contains("dotnet build -c Release", outcome.Errors);
+    }
+
+    [Theory]
+    [InlineData("#r \"nuget: Plotly.NET.Interactive, 6.0.0\"")]
+    [InlineData("#r \"nuget:Plotly.NET.Interactive\"")]
+    public void PlotlyInteractivePackageLineIsAcceptedBecauseTheRunnerDrawsChartsItself(string directive)
+    {
+        var folder = NewFolder();
+        var path = Write(folder, "plotly.ipynb", ("code", directive + "\n40 + 2"));
+        var outcome = Run(path);
+        Assert.True(outcome.ExitCode == 0, outcome.Errors);
+        Assert.Equal("42", Text(Outputs(outcome.Notebook("plotly"), 1).Single()!["data"]!["text/plain"]));
     }
 
     [Fact]

@@ -82,6 +82,9 @@ internal static class NbformatChecks
         {
             if (!mime.Contains('/')) p.Add($"{where}: bad mime type {mime}");
             if (mime.StartsWith("text/")) MultilineString(p, $"{where} {mime}", value);
+            // nbformat 4's schema: JSON MIME types (application/json, application/*+json) hold a JSON object.
+            if (mime == "application/json" || (mime.StartsWith("application/") && mime.EndsWith("+json")))
+                if (value is not JsonObject) p.Add($"{where} {mime}: not a JSON object");
         }
     }
 

@@ -21,7 +21,7 @@ public sealed class HappyRun
             ("markdown", "# Title\n\nSome *markdown*."),
             ("code", "display(HTML(\"<b>bold</b>\"));\ndisplay(42, \"text/plain\");\nConsole.WriteLine(\"<script>alert('x')</script>\");"),
             ("code", "1 + 2"),
-            ("code", "Chart.Line(\"y\", new[] { 1.0, 2.0 }).WithTitle(\"A <chart>\")"),
+            ("code", "Charts.Line(\"A <chart>\", new[] { 1.0, 2.0 }, (\"y\", new[] { 1.0, 2.0 }))"),
             ("code", "var c = new float[1];\nMMEureka.Torch.Gemm.Reference(false, false, 1, 1, 1, 1f, [2f], 0, 1, [3f], 0, 1, 0f, c, 0, 1);\nc[0]"),
             ("code", "System.IO.Directory.GetCurrentDirectory()"),
             ("code", "string nothing = null;\nnothing"),
@@ -93,14 +93,18 @@ public class RunnerTests(HappyRun run) : IClassFixture<HappyRun>
     }
 
     [Fact]
-    public void ChartValueIsRenderedAsHtmlThroughTheFormatterConvention()
+    public void PlotlyChartIsAMimeBundleWithPlotlyJsonAsAnObject()
     {
-        var data = Outputs(Nb, 5).Single()!["data"]!;
+        var data = (JsonObject)Outputs(Nb, 5).Single()!["data"]!;
+        Assert.Equal(["text/html", "application/vnd.plotly.v1+json", "text/plain"], data.Select(kv => kv.Key));
         var html = Text(data["text/html"]);
         Assert.Contains("Plotly.newPlot", html);
         Assert.Contains("<div id=\"mmeureka-plot-", html);
-        Assert.Contains("\"A \\u0026lt;chart\\u0026gt;\"", html); // title escaped for plotly (&lt;), then & escaped for JSON-in-HTML
-        Assert.Equal("Figure 'A <chart>': 1 trace(s) [scatter 'y']", Text(data["text/plain"]));
+        Assert.Contains("\"A \\u003cchart>\"", html); // "<" written as \u003c so that no tag can open inside the script
+        Assert.Equal("Chart 'A <chart>': 1 trace(s) [scatter 'y']", Text(data["text/plain"]));
+        var figure = (JsonObject)data["application/vnd.plotly.v1+json"]!;
+        Assert.Equal("A <chart>", figure["layout"]!["title"]!["text"]!.GetValue<string>());
+        Assert.Equal([1.0, 2.0], ((JsonArray)figure["data"]![0]!["y"]!).Select(v => v!.GetValue<double>()));
     }
 
     [Fact]
@@ -170,9 +174,10 @@ public class DemoNotebookTests
         var plain = Cells(nb).SelectMany(c => c!["outputs"] as JsonArray ?? [])
             .Where(o => o!["data"]?["text/html"] is not null)
             .Select(o => Text(o!["data"]!["text/plain"])).ToList();
-        Assert.Equal(6, plain.Count);
-        Assert.Contains(plain, p => p.StartsWith("Figure 'Training curves': 2 trace(s)"));
-        Assert.Contains(plain, p => p.Contains("heatmap"));
+        Assert.Equal(7, plain.Count);
+        Assert.Contains(plain, p => p.StartsWith("Chart 'Training curves': 2 trace(s)"));
+        Assert.Contains(plain, p => p.StartsWith("Chart 'A 4x5 matrix': 1 trace(s) [heatmap]"));
+        Assert.Contains(plain, p => p.StartsWith("Chart 'Advantages': 1 trace(s) [histogram 'advantage']"));
         Assert.Contains(plain, p => p.StartsWith("ImageView: 6 image(s)"));
         Assert.Contains(plain, p => p.StartsWith("Method\tAccuracy\tTokens"));
         Assert.Equal(before, File.ReadAllBytes(demo));
