@@ -174,3 +174,23 @@ public class KVCacheTests
         Assert.Contains("different lengths", e.Message);
     }
 }
+
+/// <summary>The decoding scores' four-keys-at-once dot product against the one-key one it replaced.</summary>
+public class DecodingDotTests
+{
+    [Theory]
+    [InlineData(32)] // the text decoder's head width
+    [InlineData(24)] // the vision encoder's: one 16-lane block and an 8-lane tail
+    [InlineData(8)]
+    public void Four_keys_at_once_give_the_one_key_dot_products_bit_for_bit(int d)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx.IsSupported) return; // the four-key path runs only with AVX
+        var g = new Generator(d);
+        const int ld = 40;
+        var q = Enumerable.Range(0, d).Select(_ => (float)(g.NextDouble() * 2 - 1) * 3).ToArray();
+        var k = Enumerable.Range(0, 4 * ld).Select(_ => (float)(g.NextDouble() * 2 - 1) * 3).ToArray();
+        var four = FusedAttention.Dot4(ref q[0], ref k[0], ld, d);
+        for (int j = 0; j < 4; j++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(FusedAttention.Dot(ref q[0], ref k[j * ld], d)), BitConverter.SingleToInt32Bits(four[j]));
+    }
+}
