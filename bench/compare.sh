@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Our engine next to PyTorch and next to OpenBLAS called from C, in one run on the same machine.
-# Usage: bench/compare.sh [--no-build] [--quick] [--core N]      (from anywhere; works in the repository root)
+# Usage: bench/compare.sh [--no-build] [--quick] [--core N] [--checkpoint DIR]      (from anywhere; works in the repository root)
 #   --core N: single-core comparison on core N (taskset): our engine then sees one processor and runs every op on
 #   one thread, and PyTorch runs at torch=1,blas=1 only. For a machine that other jobs share.
+#   --checkpoint DIR: the MiniVlm checkpoint both sides sample from (MiniVlm sampling rows); without it, a quick-preset
+#   model initialised from seed 0 (mmeureka model init), written to the outputs folder.
 # Exit status: 0 when every step ran (missed targets are reported, not fatal), non-zero when a step failed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-build=1 quick=() pin=() single=()
+build=1 quick=() pin=() single=() checkpoint=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) build=0 ;;
@@ -17,7 +19,10 @@ while [ $# -gt 0 ]; do
       [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "compare.sh: --core needs a core number, e.g. --core 1" >&2; exit 2; }
       command -v taskset >/dev/null || { echo "compare.sh: --core needs taskset (util-linux)" >&2; exit 2; }
       pin=(env OPENBLAS_NUM_THREADS=1 taskset -c "$2") single=(--single-thread); shift ;;
-    *) echo "compare.sh: unknown option $1 (use --no-build, --quick, --core N)" >&2; exit 2 ;;
+    --checkpoint)
+      [ -f "${2:-}/model.safetensors" ] || { echo "compare.sh: --checkpoint needs a checkpoint folder (with model.safetensors), got '${2:-}'" >&2; exit 2; }
+      checkpoint="$2"; shift ;;
+    *) echo "compare.sh: unknown option $1 (use --no-build, --quick, --core N, --checkpoint DIR)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -46,8 +51,12 @@ step() {  # step NAME OUTFILE COMMAND...: runs one step, stdout to OUTFILE, stop
 if [ "$build" = 1 ]; then
   step "dotnet build" "$out/build.log" dotnet build -c Release src/MMEureka.Cli -nologo -v q
 fi
-step "mmeureka bench engine" "$out/ours.json" "${pin[@]}" ./mmeureka bench engine --json
-step "PyTorch reference" "$out/torch.json" "${pin[@]}" "$python" bench/torch_reference.py --json "${quick[@]}" "${single[@]}"
+if [ -z "$checkpoint" ]; then
+  checkpoint="$out/vlm-quick"
+  step "MiniVlm quick checkpoint (seed 0)" "$out/init.log" ./mmeureka model init --preset quick --seed 0 --out "$checkpoint"
+fi
+step "mmeureka bench engine" "$out/ours.json" "${pin[@]}" ./mmeureka bench engine --json --checkpoint "$checkpoint"
+step "PyTorch reference" "$out/torch.json" "${pin[@]}" "$python" bench/torch_reference.py --json "${quick[@]}" "${single[@]}" --vlm-checkpoint "$checkpoint"
 
 cblas_args=()
 if [ -f bench/cblas_direct.c ]; then

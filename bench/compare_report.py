@@ -4,7 +4,8 @@
     compare_report.py --ours ours.json --torch torch.json [--cblas cblas.json]
 
 ours.json (`mmeureka bench engine --json`): {"gemm": [{"n", "backend": "openblas"|"managed", "gflops"}, ...],
-"train_step_ms", "generate_tok_s": {"8", "64"}, "peak_rss_mb"}; torch.json from torch_reference.py;
+"train_step_ms", "generate_tok_s": {"8", "64"}, "peak_rss_mb", "vlm_generate_tok_s": {"8", "64"},
+"vlm_tokens_per_row": {"8", "64"}}; torch.json from torch_reference.py (the vlm_ keys with --vlm-checkpoint);
 cblas.json from cblas_direct.c: {"backend": "cblas_direct", "results": [{"n", "gflops"}, ...]}. A missing number is reported as missing,
 never as met. Always exits 0 once the files parse: missed targets are reported, not fatal.
 """
@@ -14,6 +15,8 @@ import sys
 
 TRAIN_MAX = 0.7        # our ms per training step / PyTorch's
 SAMPLE_MIN = 2.0       # our sampled tokens per second / PyTorch's
+VLM_SAMPLE_MIN = 3.0   # MiniVlm: our sampled tokens per second / the PyTorch twin's, same checkpoint (issue 11)
+VLM_GPT_MIN = 0.6      # MiniVlm sampling batch 64 / the benchmark GPT's batch 64, ours, same run (issue 11)
 BLAS_MIN = 0.9         # our OpenBLAS GEMM / cblas_sgemm called from C
 MANAGED_MIN = 0.35     # our managed GEMM / our OpenBLAS GEMM, n = 512
 RSS_MAX_MB = 500.0     # our training run's peak RSS
@@ -50,6 +53,18 @@ def rows(ours, torch, cblas):
         s_torch = torch.get("generate_tok_s", {}).get(b)
         add(f"sampling tok/s batch {b}, ours/torch", s_ours, s_torch, ratio(s_ours, s_torch), f">= {SAMPLE_MIN}",
             lambda r: r >= SAMPLE_MIN)
+    for b in ("8", "64"):
+        v_ours = ours.get("vlm_generate_tok_s", {}).get(b)
+        v_torch = torch.get("vlm_generate_tok_s", {}).get(b)
+        add(f"MiniVlm sampling tok/s batch {b}, ours/torch", v_ours, v_torch, ratio(v_ours, v_torch),
+            f">= {VLM_SAMPLE_MIN:g}", lambda r: r >= VLM_SAMPLE_MIN)
+        l_ours = ours.get("vlm_tokens_per_row", {}).get(b)
+        l_torch = torch.get("vlm_tokens_per_row", {}).get(b)
+        add(f"MiniVlm tokens per row batch {b}, ours/torch", l_ours, l_torch, ratio(l_ours, l_torch), "(info)",
+            lambda r: None)
+    v64, g64 = ours.get("vlm_generate_tok_s", {}).get("64"), ours.get("generate_tok_s", {}).get("64")
+    add("sampling tok/s batch 64, ours MiniVlm/GPT", v64, g64, ratio(v64, g64), f">= {VLM_GPT_MIN:g}",
+        lambda r: r >= VLM_GPT_MIN)
     ob, managed, direct, tg = gemm(ours, "openblas"), gemm(ours, "managed"), gemm(cblas), gemm(torch, "torch")
     for n in sorted(set(ob) | set(direct)):
         add(f"gemm n={n} GFLOP/s, openblas-ours/cblas", ob.get(n), direct.get(n), ratio(ob.get(n), direct.get(n)),

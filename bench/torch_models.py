@@ -26,7 +26,8 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x, cache=None, pos=0):
+    def forward(self, x, cache=None, pos=0, key_mask=None):
+        """key_mask [B, pos + T] bool (optional): False where a key is padding."""
         b, t, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=2)
         # [B, T, H, hd] -> [B, H, T, hd]
@@ -40,6 +41,8 @@ class Attention(nn.Module):
             # query i sits at absolute position pos + i and may see keys 0..pos + i
             allowed = torch.ones(t, pos + t, dtype=torch.bool).tril(diagonal=pos)
             att = att.masked_fill(~allowed, float("-inf"))
+        if key_mask is not None:
+            att = att.masked_fill(~key_mask[:, None, None, :], float("-inf"))
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).reshape(b, t, d)
         return self.proj(y)
@@ -65,8 +68,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = Mlp(dim, mlp_ratio)
 
-    def forward(self, x, cache=None, pos=0):
-        x = x + self.attn(self.ln1(x), cache, pos)
+    def forward(self, x, cache=None, pos=0, key_mask=None):
+        x = x + self.attn(self.ln1(x), cache, pos, key_mask)
         return x + self.mlp(self.ln2(x))
 
 
@@ -187,3 +190,62 @@ class MiniVlm(nn.Module):
         for block in self.text.blocks:
             x = block(x)
         return self.lm_head(self.text.norm(x))
+
+    @torch.no_grad()
+    def generate(self, pixels, prompts, max_new_tokens, temperature=1.0, generator=None, stop=(6, 2)):
+        """KV-cache sampling as the engine's Sampler does it (src/MMEureka/Models/Sampler.cs): the batch is
+        [image ; left pads ; prompt] with the pads masked out as keys and every real token at the position it would
+        have alone; a row stops at a stop token (</answer> = 6, <eos> = 2) or after min(max_new_tokens,
+        max_text_len - prompt length) tokens, and leaves the batch (the used part of its cache rows compacted).
+        pixels [B, C, S, S] in [0, 1]; prompts: one list of token ids per row. Returns one list of ids per row."""
+        b, p = len(prompts), self.image_tokens
+        lens = [len(x) for x in prompts]
+        t0 = max(lens)
+        limit = [min(max_new_tokens, self.cfg["max_text_len"] - n) for n in lens]
+        total = p + t0 + max(limit)
+        ids = torch.zeros(b, t0, dtype=torch.long)  # <pad> = 0
+        key_mask = torch.ones(b, total, dtype=torch.bool)
+        positions = torch.zeros(b, p + t0, dtype=torch.long)
+        positions[:, :p] = torch.arange(p)
+        for r, prompt in enumerate(prompts):
+            pad = t0 - len(prompt)
+            ids[r, pad:] = torch.tensor(prompt)
+            key_mask[r, p:p + pad] = False
+            positions[r, p + pad:] = torch.arange(p, p + len(prompt))
+        heads, dim = self.cfg["text_heads"], self.cfg["text_dim"]
+        caches = [KVCache(b, heads, total, dim // heads) for _ in self.text.blocks]
+        x = torch.cat([self.projector(self.vision(pixels)), self.text.tok_embed(ids)], dim=1) + self.text.pos_embed[positions]
+        for block, cache in zip(self.text.blocks, caches):
+            x = block(x, cache, 0, key_mask[:, :p + t0])
+        logits = self.lm_head(self.text.norm(x[:, -1]))
+        out = [[] for _ in range(b)]
+        active = list(range(b))
+        next_pos = torch.tensor([p + n for n in lens])
+        length = p + t0
+        while True:
+            if temperature > 0:
+                nxt = torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator)[:, 0]
+            else:  # greedy, for checking that both sides decode the same tokens
+                nxt = logits.argmax(dim=-1)
+            keep = []
+            for a, tok in enumerate(nxt.tolist()):
+                r = active[a]
+                out[r].append(tok)
+                if tok not in stop and len(out[r]) < limit[r]:
+                    keep.append(a)
+            if not keep:
+                return out
+            if len(keep) < len(active):
+                idx = torch.tensor(keep)
+                for cache in caches:  # compact the rows that go on, copying only the positions stored so far
+                    cache.k[:len(keep), :, :length] = cache.k[idx, :, :length]
+                    cache.v[:len(keep), :, :length] = cache.v[idx, :, :length]
+                    cache.k, cache.v = cache.k[:len(keep)], cache.v[:len(keep)]
+                active = [active[a] for a in keep]
+                key_mask, nxt, next_pos = key_mask[idx], nxt[idx], next_pos[idx]
+            x = self.text.tok_embed(nxt[:, None]) + self.text.pos_embed[next_pos][:, None]
+            for block, cache in zip(self.text.blocks, caches):
+                x = block(x, cache, length, key_mask[:, :length + 1])
+            logits = self.lm_head(self.text.norm(x[:, -1]))
+            length += 1
+            next_pos = next_pos + 1

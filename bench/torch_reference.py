@@ -6,6 +6,7 @@ the training run's peak RSS, each at PyTorch's fastest use of 1 or 2 threads.
     python3 bench/torch_reference.py --json     # one JSON object (bench/compare.sh reads it)
     python3 bench/torch_reference.py --quick    # fewer repeats
     python3 bench/torch_reference.py --single-thread   # only torch=1,blas=1 (single-core comparisons)
+    python3 bench/torch_reference.py --vlm-checkpoint DIR   # also MiniVlm's KV-cache sampling from that checkpoint
 """
 import argparse
 import json
@@ -31,6 +32,8 @@ GEMM_SIZES = (128, 256, 512, 1024)
 # The GPT of the brief: vocab 96, dim 128, 4 layers, 4 heads, sequence 96, batch 32.
 VOCAB, DIM, LAYERS, HEADS, SEQ, BATCH = 96, 128, 4, 4, 96, 32
 PROMPT, NEW_TOKENS, GEN_BATCHES = 16, 64, (8, 64)
+# MiniVlm sampling: the workload of src/MMEureka.Cli/Bench/VlmSamplingBenchmark.cs
+VLM_NEW_TOKENS, VLM_BATCHES = 160, (8, 64)
 
 
 def median_seconds(fn, warmup, repeats, budget_s, warmup_s=0.0):
@@ -114,10 +117,53 @@ def kernels_item(quick):
     return out
 
 
-def all_items(quick):
+def vlm_workload(cfg, tokenizer_path, batch):
+    """Prompts and images of VlmSamplingBenchmark.cs: prompt i = <bos>What is {i} + {i % 7}?\n (characters are
+    single tokens), image i value ((j * 7 + i * 31) mod 251) / 250 at channel-first index j."""
+    with open(tokenizer_path, encoding="utf-8") as f:
+        ids = {text: int(i) for i, text in json.load(f).items()}
+    prompts = [[ids["<bos>"]] + [ids[ch] for ch in f"What is {i} + {i % 7}?\n"] for i in range(batch)]
+    c, s = cfg["channels"], cfg["image_size"]
+    j = torch.arange(c * s * s, dtype=torch.long)
+    pixels = torch.stack([((j * 7 + i * 31) % 251).float() / 250.0 for i in range(batch)]).reshape(batch, c, s, s)
+    return pixels, prompts
+
+
+def vlm_item(checkpoint, quick):
+    """Median tokens/s of MiniVlm.generate (temperature 1, at most 160 new tokens) over calls with seeds 1, 2, ...
+    after >= 1 call and >= 2 s of untimed ones, as VlmSamplingBenchmark.Measure; and the mean tokens per row."""
+    from parity import load_vlm, read_vlm_config  # noqa: E402 (numpy-based safetensors reader)
+    cfg = read_vlm_config(checkpoint)
+    model = load_vlm(checkpoint, cfg, torch.float32)
+    out = {}
+    for batch in VLM_BATCHES:
+        pixels, prompts = vlm_workload(cfg, os.path.join(checkpoint, "tokenizer.json"), batch)
+        t0, seed = time.perf_counter(), 1000
+        while True:
+            model.generate(pixels, prompts, VLM_NEW_TOKENS, 1.0, torch.Generator().manual_seed(seed))
+            seed += 1
+            if time.perf_counter() - t0 >= 2.0:
+                break
+        rates, tokens, start = [], 0, time.perf_counter()
+        for call in range(3 if quick else 5):
+            t1 = time.perf_counter()
+            rows = model.generate(pixels, prompts, VLM_NEW_TOKENS, 1.0, torch.Generator().manual_seed(call + 1))
+            n = sum(len(r) for r in rows)
+            rates.append(n / (time.perf_counter() - t1))
+            tokens += n
+            if len(rates) >= 3 and time.perf_counter() - start > 6.0:
+                break
+        out[f"vlm_generate_{batch}"] = statistics.median(rates)
+        out[f"vlm_tokens_per_row_{batch}"] = tokens / (len(rates) * batch)
+    return out
+
+
+def all_items(quick, vlm_checkpoint=None):
     """Training first, so that the peak RSS read after it is the training's own."""
     out = train_item(quick)
     out.update(kernels_item(quick))
+    if vlm_checkpoint:
+        out.update(vlm_item(vlm_checkpoint, quick))
     return out
 
 
@@ -125,7 +171,7 @@ def config_name(cfg):
     return f"torch={cfg[0]},blas={cfg[1]}"
 
 
-def run_config(cfg, quick):
+def run_config(cfg, quick, vlm_checkpoint=None):
     """Every item at one thread configuration, in a fresh process (pool sizes are fixed at load time)."""
     torch_threads, blas_threads = cfg
     env = dict(os.environ, OMP_NUM_THREADS=str(torch_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
@@ -133,16 +179,18 @@ def run_config(cfg, quick):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(torch_threads)]
     if quick:
         cmd.append("--quick")
+    if vlm_checkpoint:
+        cmd += ["--vlm-checkpoint", vlm_checkpoint]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if res.returncode != 0:
         raise RuntimeError(f"the run at {config_name(cfg)} failed: {res.stderr.strip()}")
     return json.loads(res.stdout)
 
 
-def run_all(quick, single_thread=False):
+def run_all(quick, single_thread=False, vlm_checkpoint=None):
     load_before = os.getloadavg()[0]
     configs = ((1, 1),) if single_thread else CONFIGS
-    runs = {cfg: run_config(cfg, quick) for cfg in configs}
+    runs = {cfg: run_config(cfg, quick, vlm_checkpoint) for cfg in configs}
 
     result = {"gemm": [], "threads": {}, "thread_config": {}}
 
@@ -163,6 +211,13 @@ def run_all(quick, single_thread=False):
     for b in GEN_BATCHES:
         _, v = pick(f"generate_{b}", f"generate_{b}", True)
         result["generate_tok_s"][str(b)] = round(v, 1)
+    if vlm_checkpoint:
+        result["vlm_generate_tok_s"], result["vlm_tokens_per_row"] = {}, {}
+        for b in VLM_BATCHES:
+            cfg, v = pick(f"vlm_generate_{b}", f"vlm_generate_{b}", True)
+            result["vlm_generate_tok_s"][str(b)] = round(v, 1)
+            result["vlm_tokens_per_row"][str(b)] = round(runs[cfg][f"vlm_tokens_per_row_{b}"], 1)
+        result["vlm_model"] = vlm_checkpoint
     result["by_config"] = {config_name(c): {k: round(v, 2) for k, v in runs[c].items()} for c in configs}
     result["torch"] = torch.__version__
     result["loadavg_1m"] = round(load_before, 2)  # other work on the machine skews the 2-thread numbers
@@ -178,6 +233,9 @@ def print_table(r):
     print(f"{'train step':<22}{r['train_step_ms']:>12.2f}  ms        {cfg['train']}")
     for b, v in r["generate_tok_s"].items():
         print(f"{'sampling batch ' + b:<22}{v:>12.1f}  tok/s     {cfg['generate_' + b]}")
+    for b, v in r.get("vlm_generate_tok_s", {}).items():
+        print(f"{'MiniVlm sampling b=' + b:<22}{v:>12.1f}  tok/s     {cfg['vlm_generate_' + b]}"
+              f" ({r['vlm_tokens_per_row'][b]} tokens per row)")
     print(f"{'train peak RSS':<22}{r['peak_rss_mb']:>12.1f}  MB        {cfg['train']}")
 
 
@@ -187,6 +245,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier, about half the time)")
     ap.add_argument("--single-thread", action="store_true",
                     help="only torch=1,blas=1 (for single-core comparisons, e.g. under taskset -c N)")
+    ap.add_argument("--vlm-checkpoint", metavar="DIR",
+                    help="also time MiniVlm's KV-cache sampling (the twin in torch_models.py) from this checkpoint")
     # internal: one thread configuration, in the subprocess run_config starts
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -194,9 +254,11 @@ def main():
 
     if args.worker:
         torch.set_num_threads(args.threads)
-        print(json.dumps(all_items(args.quick)))
+        print(json.dumps(all_items(args.quick, args.vlm_checkpoint)))
         return
-    r = run_all(args.quick, args.single_thread)
+    if args.vlm_checkpoint and not os.path.exists(os.path.join(args.vlm_checkpoint, "model.safetensors")):
+        ap.error(f"--vlm-checkpoint {args.vlm_checkpoint}: no model.safetensors there")
+    r = run_all(args.quick, args.single_thread, args.vlm_checkpoint)
     if args.json:
         print(json.dumps(r))
     else:

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MMEureka.Torch;
 
@@ -67,7 +68,7 @@ internal static class FusedAttention
 
     /// <summary>Σ a[i] b[i] over n elements (two accumulators, fused multiply-adds).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(ref float a, ref float b, int n)
+    internal static float Dot(ref float a, ref float b, int n)
     {
         int i = 0;
         float sum = 0;
@@ -90,28 +91,63 @@ internal static class FusedAttention
         return sum;
     }
 
-    /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].</summary>
+    /// <summary>What <see cref="Dot"/> sums horizontally for n a multiple of 8: its two accumulators, added.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> DotLanes(ref float a, ref float b, int n)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+            acc1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)(i + 8)), Vector256.LoadUnsafe(ref b, (nuint)(i + 8)), acc1);
+        }
+        if (i < n) acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a, (nuint)i), Vector256.LoadUnsafe(ref b, (nuint)i), acc0);
+        return acc0 + acc1;
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of a with four rows of b (ld apart), n a multiple of 8, bit for bit: Vector256.Sum adds
+    /// ((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7)), and two rounds of horizontal adds over four keys' lanes
+    /// followed by adding the 128-bit halves make exactly those sums for all four at once. One horizontal sum per key
+    /// cost about as much as the key's multiply-adds (head dimension 32: four of them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> Dot4(ref float a, ref float b, int ld, int n)
+    {
+        var s0 = DotLanes(ref a, ref b, n);
+        var s1 = DotLanes(ref a, ref Unsafe.Add(ref b, ld), n);
+        var s2 = DotLanes(ref a, ref Unsafe.Add(ref b, 2 * ld), n);
+        var s3 = DotLanes(ref a, ref Unsafe.Add(ref b, 3 * ld), n);
+        var sums = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+        return sums.GetLower() + sums.GetUpper();
+    }
+
+    /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].
+    /// <paramref name="keyRows"/> (a KV cache's): batch row b reads keys and values of stored row keyRows.Slot(b),
+    /// whose padding range gets no weight, like zeros of <paramref name="padding"/>.</summary>
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
-        int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, bool keepProbs = true)
+        int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, bool keepProbs = true, KeyRows keyRows = default)
     {
         var p = Buffers.Uninitialized(B * H * Tq * Tk);
-        int keyOffset = Tk - Tq;
         ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
         {
-            int b = bh / H, h = bh % H;
-            Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(b, h), k.Ld, v.Data, v.At(b, h), v.Ld, o.Data, o.At(b, h), o.Ld,
-                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk, keepProbs);
+            int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
+            int padStart = keyRows.PadStart?[kb] ?? 0, padEnd = keyRows.PadEnd?[kb] ?? 0;
+            Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(kb, h), k.Ld, v.Data, v.At(kb, h), v.Ld, o.Data, o.At(b, h), o.Ld,
+                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk, padStart, padEnd, keepProbs);
         });
         return p;
     }
 
     /// <summary>One (batch, head): scores, masked softmax into p, output rows. Plain arrays and offsets (not the
-    /// captured layouts) so that the JIT keeps everything in registers. Without <paramref name="keepProbs"/> (no
-    /// backward can follow) the decoding path leaves p unnormalised and divides the output row instead.</summary>
+    /// captured layouts) so that the JIT keeps everything in registers. Keys [padStart, padEnd) are padding, as are
+    /// those where <paramref name="padding"/> is 0. Without <paramref name="keepProbs"/> (no backward can follow)
+    /// the decoding path leaves p unnormalised and divides the output row instead.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Head(float[] qd, int qOff, int qLd, float[] kd, int kOff, int kLd, float[] vd, int vOff, int vLd,
         float[] od, int oOff, int oLd, float[] p, int pOff, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, int padOff,
-        bool keepProbs)
+        int padStart, int padEnd, bool keepProbs)
     {
         int keyOffset = Tk - Tq;
         bool dots = Tq <= DotProductQueries;
@@ -134,12 +170,21 @@ internal static class FusedAttention
                 ref float qi = ref qd[qOff + i * qLd];
                 ref float k0 = ref kd[kOff];
                 ref float r0 = ref MemoryMarshal.GetReference(row);
-                for (int j = 0; j < visible; j++)
+                int j = 0;
+                if (Avx.IsSupported && D >= 8 && D % 8 == 0)
+                {
+                    var s = Vector128.Create(scale);
+                    for (; j <= visible - 4; j += 4)
+                        (s * Dot4(ref qi, ref Unsafe.Add(ref k0, j * kLd), kLd, D)).StoreUnsafe(ref r0, (nuint)j);
+                }
+                for (; j < visible; j++)
                     Unsafe.Add(ref r0, j) = scale * Dot(ref qi, ref Unsafe.Add(ref k0, j * kLd), D);
             }
             if (padding != null)
                 for (int j = 0; j < visible; j++)
                     if (padding[padOff + j] == 0) seen[j] = float.NegativeInfinity;
+            // The same -inf as a dense mask's zeros, so that a cache's padding range computes what the mask did.
+            for (int j = Math.Max(padStart, 0), end = Math.Min(padEnd, visible); j < end; j++) seen[j] = float.NegativeInfinity;
             if (visible > 0) max = Simd.Max(seen);
             if (float.IsNegativeInfinity(max))
             {
@@ -232,11 +277,11 @@ internal static class FusedAttention
     /// <summary>Gradients of q, k, v (each written in full into its layout, or skipped when null) from the output
     /// gradient dO and the saved probabilities.</summary>
     public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
-        HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale, bool causal)
+        HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale, bool causal, KeyRows keyRows = default)
     {
         ForHeads(B * H, 4L * B * H * Tq * Tk * D, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
-            int b = bh / H, h = bh % H;
+            int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
             int pOff = bh * Tq * Tk, gOff = dO.At(b, h);
             // One head's dS per thread, reused: a fresh array per head was 512 short-lived 37 KB arrays per training step.
             var dS = dq != null || dk != null ? HeadScratch(Tq * Tk) : null;
@@ -253,7 +298,7 @@ internal static class FusedAttention
                 if (dv is { } gv) Product(true, false, keys, D, rows, 1f, p, pBlock, Tk, dO.Data, gBlock, dO.Ld, gv.Data, gv.At(b, h), gv.Ld, beta);
                 if (dS == null) continue;
                 // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)) (softmax Jacobian)
-                Product(false, true, rows, keys, D, 1f, dO.Data, gBlock, dO.Ld, v.Data, v.At(b, h), v.Ld, dS, i0 * Tk, Tk);
+                Product(false, true, rows, keys, D, 1f, dO.Data, gBlock, dO.Ld, v.Data, v.At(kb, h), v.Ld, dS, i0 * Tk, Tk);
                 for (int i = i0; i < i0 + rows; i++)
                 {
                     var ps = p.AsSpan(pOff + i * Tk, keys);
@@ -263,7 +308,7 @@ internal static class FusedAttention
                     Simd.Multiply(ds, ps, ds);
                 }
                 // dQ = scale dS K, dK = scale dS^T Q
-                if (dq is { } gq) Product(false, false, rows, D, keys, scale, dS, i0 * Tk, Tk, k.Data, k.At(b, h), k.Ld, gq.Data, gq.At(b, h) + i0 * gq.Ld, gq.Ld);
+                if (dq is { } gq) Product(false, false, rows, D, keys, scale, dS, i0 * Tk, Tk, k.Data, k.At(kb, h), k.Ld, gq.Data, gq.At(b, h) + i0 * gq.Ld, gq.Ld);
                 if (dk is { } gk) Product(true, false, keys, D, rows, scale, dS, i0 * Tk, Tk, q.Data, q.At(b, h) + i0 * q.Ld, q.Ld, gk.Data, gk.At(b, h), gk.Ld, beta);
             }
         });
@@ -292,7 +337,8 @@ internal static class FusedAttention
     /// heads split as [B, T, H, hd]) to the heads' concatenated output [B, T, H * hd], without splitting, transposing
     /// or merging copies; the backward writes dq, dk, dv into one [B, T, 3 * H * hd] gradient. With
     /// <paramref name="cache"/> the new keys and values are appended to it and the queries attend over all cached
-    /// positions; like appending through <see cref="KVCacheLayer.append"/>, no gradient reaches the k and v parts then.
+    /// positions (batch row b those of its stored row, minus that row's padding range, <see cref="KVCache.mask_keys"/>);
+    /// like appending through <see cref="KVCacheLayer.append"/>, no gradient reaches the k and v parts then.
     /// </summary>
     public static Tensor SelfAttention(Tensor qkv, int heads, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache)
     {
@@ -302,12 +348,13 @@ internal static class FusedAttention
         var k = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 1, 3);
         var v = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 2, 3);
         int Tk = T;
-        if (cache != null) (k, v, Tk) = cache.AppendPacked(x.Storage, x.Offset, B, T, heads, hd);
+        KeyRows keyRows = default;
+        if (cache != null) (k, v, Tk, keyRows) = cache.AppendPacked(x.Storage, x.Offset, B, T, heads, hd);
         var padding = Padding(keyPaddingMask, B, Tk);
         float scale = 1f / MathF.Sqrt(hd);
         var y = Buffers.Uninitialized(B * T * Dm);
         var o = HeadLayout.Packed(y, 0, T, heads, hd, 0, 1);
-        var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding, keepProbs: Autograd.Enabled && qkv.requires_grad);
+        var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding, keepProbs: Autograd.Enabled && qkv.requires_grad, keyRows);
         return Autograd.Record(new Tensor(y, [B, T, Dm]), "SelfAttentionBackward", [qkv], g =>
         {
             var gy = g.contiguous();
@@ -316,7 +363,7 @@ internal static class FusedAttention
             var dx = cache == null ? Buffers.Uninitialized(B * T * width) : new float[B * T * width];
             Backward(p, dO, q, k, v, HeadLayout.Packed(dx, 0, T, heads, hd, 0, 3),
                 cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 1, 3) : null,
-                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale, causal);
+                cache == null ? HeadLayout.Packed(dx, 0, T, heads, hd, 2, 3) : null, B, heads, T, Tk, hd, scale, causal, keyRows);
             return [new Tensor(dx, [B, T, width])];
         }, scratch: [p]);
     }

@@ -1,13 +1,17 @@
 namespace MMEureka.Torch;
 
 /// <summary>
-/// Keys and values of past positions for incremental decoding: one preallocated [B, H, Tmax, D] buffer pair per
-/// layer. Each layer's attention appends its new keys/values and attends over the returned views; positions are
-/// the caller's business (the next token's position is <see cref="length"/>). Used under <c>torch.no_grad()</c>.
+/// Keys and values of past positions for incremental decoding: one preallocated [slots, H, Tmax, D] buffer pair per
+/// layer. Each layer's attention appends its new keys/values and attends over everything stored; positions are the
+/// caller's business (the next token's position is <see cref="length"/>). Used under <c>torch.no_grad()</c>.
+/// Batch row b lives in a slot of the buffers, so that dropping finished rows (<see cref="index_select"/> with
+/// distinct rows) only renumbers them, and <see cref="select_rows"/> gives several threads their own rows of one
+/// cache to decode into at once. Each slot may also carry one range of padding keys (<see cref="mask_keys"/>) that
+/// the attention gives no weight, instead of a dense [B, Tk] mask rebuilt at every step.
 /// </summary>
 public sealed class KVCache
 {
-    private KVCacheLayer[] _layers;
+    private readonly KVCacheLayer[] _layers;
 
     /// <summary>Allocates buffers for <paramref name="layers"/> layers.</summary>
     public KVCache(int layers, int batch, int heads, int maxLength, int headDim)
@@ -15,6 +19,8 @@ public sealed class KVCache
         _layers = new KVCacheLayer[layers];
         for (int i = 0; i < layers; i++) _layers[i] = new KVCacheLayer(batch, heads, maxLength, headDim);
     }
+
+    private KVCache(KVCacheLayer[] layers) => _layers = layers;
 
     /// <summary>The cache of one layer.</summary>
     public KVCacheLayer this[int layer] => _layers[layer];
@@ -31,65 +37,144 @@ public sealed class KVCache
     /// <summary>Rows of the batch.</summary>
     public int batch_size => _layers.Length == 0 ? 0 : _layers[0].batch_size;
 
-    /// <summary>Forgets all positions (buffers are kept for reuse).</summary>
+    /// <summary>Forgets all positions and padding ranges (buffers are kept for reuse).</summary>
     public void reset()
     {
         foreach (var l in _layers) l.reset();
     }
 
     /// <summary>Keeps batch rows <paramref name="rows"/> in that order (repeats allowed, e.g. to expand a prompt
-    /// to several samples or to drop finished sequences); the batch size becomes rows.Length.</summary>
+    /// to several samples or to drop finished sequences); the batch size becomes rows.Length. Distinct rows only
+    /// renumber the slots (no copy); repeats copy the stored positions into fresh buffers.</summary>
     public void index_select(int[] rows)
     {
         foreach (var l in _layers) l.index_select(rows);
     }
+
+    /// <summary>A cache over batch rows <paramref name="rows"/> (distinct) of this one that shares its buffers:
+    /// what is appended through it is what this cache holds for those rows. Lets shards of a batch decode into one
+    /// cache at the same time, each through its own view of disjoint rows.</summary>
+    public KVCache select_rows(int[] rows) => new(_layers.Select(l => l.select_rows(rows)).ToArray());
+
+    /// <summary>Marks keys [<paramref name="start"/>, start + <paramref name="count"/>) of batch row
+    /// <paramref name="row"/> as padding in every layer: the fused attention (<see cref="Modules.SelfAttention"/>)
+    /// gives them no weight, for the queries of the next appends and all later ones. One range per row (a new call
+    /// replaces it); <see cref="reset"/> clears it.</summary>
+    public void mask_keys(int row, int start, int count)
+    {
+        foreach (var l in _layers) l.mask_keys(row, start, count);
+    }
 }
 
-/// <summary>One layer's key and value buffers, [B, H, Tmax, D] each.</summary>
+/// <summary>Which stored row of the keys and values each batch row reads (null: row b reads row b) and which of
+/// its keys are padding (indexed by stored row; null: none), as the fused attention reads a <see cref="KVCache"/>.</summary>
+internal readonly record struct KeyRows(int[]? Slots, int[]? PadStart, int[]? PadEnd)
+{
+    public int Slot(int b) => Slots == null ? b : Slots[b];
+}
+
+/// <summary>One layer's key and value buffers, [slots, H, Tmax, D] each; batch row b is stored in one slot.</summary>
 public sealed class KVCacheLayer
 {
+    /// <summary>Per-slot bookkeeping, shared by a layer and its <see cref="select_rows"/> views.</summary>
+    private sealed class SlotState(int slots)
+    {
+        public readonly int[] Length = new int[slots];
+        public readonly int[] PadStart = new int[slots], PadEnd = new int[slots];
+        public bool AnyPadding;
+    }
+
     private Tensor _keys, _values;
+    private SlotState _state;
+    private int[] _rows; // batch row -> slot
+    private bool _identity; // _rows[b] == b for every slot of the buffers
 
     internal KVCacheLayer(int batch, int heads, int maxLength, int headDim)
     {
         _keys = new Tensor(new float[batch * heads * maxLength * headDim], [batch, heads, maxLength, headDim]);
         _values = new Tensor(new float[batch * heads * maxLength * headDim], [batch, heads, maxLength, headDim]);
+        _state = new SlotState(batch);
+        _rows = Enumerable.Range(0, batch).ToArray();
+        _identity = true;
+    }
+
+    private KVCacheLayer(Tensor keys, Tensor values, SlotState state, int[] rows)
+    {
+        (_keys, _values, _state, _rows) = (keys, values, state, rows);
+        _identity = IsIdentity(rows, keys.Sizes[0]);
+    }
+
+    private static bool IsIdentity(int[] rows, int slots)
+    {
+        if (rows.Length != slots) return false;
+        for (int b = 0; b < rows.Length; b++) if (rows[b] != b) return false;
+        return true;
     }
 
     /// <summary>Positions stored so far.</summary>
-    public int length { get; private set; }
+    public int length => _rows.Length == 0 ? 0 : _state.Length[_rows[0]];
 
     /// <summary>Capacity in positions.</summary>
     public int max_length => _keys.Sizes[2];
 
     /// <summary>Rows of the batch.</summary>
-    public int batch_size => _keys.Sizes[0];
+    public int batch_size => _rows.Length;
 
-    /// <summary>Copies k, v [B, H, Tnew, D] after the stored positions and returns views [B, H, length, D] of all
-    /// keys and values so far (no copy).</summary>
+    /// <summary>The stored length shared by every row (they advance together); throws if a view left them apart.</summary>
+    private int CommonLength()
+    {
+        int len = length;
+        foreach (int s in _rows)
+            if (_state.Length[s] != len)
+                throw new InvalidOperationException($"KV cache rows hold different lengths ({len} and {_state.Length[s]}): every view of a cache must append the same positions");
+        return len;
+    }
+
+    private void Advance(int tNew)
+    {
+        foreach (int s in _rows) _state.Length[s] += tNew;
+    }
+
+    /// <summary>Copies k, v [B, H, Tnew, D] after the stored positions and returns [B, H, length, D] tensors of all
+    /// keys and values so far: views of the buffers when batch row b is stored in slot b, else gathered copies.
+    /// Padding ranges (<see cref="KVCache.mask_keys"/>) are not applied here; pass a key_padding_mask to the attention.</summary>
     public (Tensor keys, Tensor values) append(Tensor k, Tensor v)
     {
         if (k.Sizes.Length != 4)
             throw new ArgumentException($"KV cache append: k {Tensor.ShapeString(k.Sizes)} must be [B, H, T, D]");
         int tNew = k.Sizes[2];
-        if ( k.Sizes[0] != _keys.Sizes[0] || k.Sizes[1] != _keys.Sizes[1] || k.Sizes[3] != _keys.Sizes[3] || !k.SameShape(v))
-            throw new ArgumentException($"KV cache append: k {Tensor.ShapeString(k.Sizes)} / v {Tensor.ShapeString(v.Sizes)} do not fit buffers {Tensor.ShapeString(_keys.Sizes)}");
-        if (length + tNew > max_length)
-            throw new InvalidOperationException($"KV cache is full: {length} + {tNew} positions exceed the capacity {max_length}");
+        if (k.Sizes[0] != batch_size || k.Sizes[1] != _keys.Sizes[1] || k.Sizes[3] != _keys.Sizes[3] || !k.SameShape(v))
+            throw new ArgumentException($"KV cache append: k {Tensor.ShapeString(k.Sizes)} / v {Tensor.ShapeString(v.Sizes)} do not fit {batch_size} rows of buffers {Tensor.ShapeString(_keys.Sizes)}");
+        int len = CommonLength();
+        if (len + tNew > max_length)
+            throw new InvalidOperationException($"KV cache is full: {len} + {tNew} positions exceed the capacity {max_length}");
         using (torch.no_grad())
         {
-            _keys.narrow(2, length, tNew).copy_(k);
-            _values.narrow(2, length, tNew).copy_(v);
+            if (_identity)
+            {
+                _keys.narrow(2, len, tNew).copy_(k);
+                _values.narrow(2, len, tNew).copy_(v);
+            }
+            else
+                for (int b = 0; b < _rows.Length; b++)
+                {
+                    _keys.select(0, _rows[b]).narrow(1, len, tNew).copy_(k.select(0, b));
+                    _values.select(0, _rows[b]).narrow(1, len, tNew).copy_(v.select(0, b));
+                }
         }
-        length += tNew;
-        return (_keys.narrow(2, 0, length), _values.narrow(2, 0, length));
+        Advance(tNew);
+        len += tNew;
+        if (_identity) return (_keys.narrow(2, 0, len), _values.narrow(2, 0, len));
+        using (torch.no_grad())
+            return (_keys.narrow(2, 0, len).index_select(0, _rows), _values.narrow(2, 0, len).index_select(0, _rows));
     }
 
     /// <summary>Appends the k and v head slices of a contiguous qkv projection output [B, T, 3 * H * hd] (see
-    /// <see cref="FusedAttention.SelfAttention"/>) and returns the layouts of all keys and values so far.</summary>
-    internal (HeadLayout keys, HeadLayout values, int length) AppendPacked(float[] qkv, int offset, int batch, int tNew, int heads, int headDim)
+    /// <see cref="FusedAttention.SelfAttention"/>) and returns the layouts of the stored keys and values, the length
+    /// so far and where each batch row is stored (with its padding range).</summary>
+    internal (HeadLayout keys, HeadLayout values, int length, KeyRows rows) AppendPacked(float[] qkv, int offset, int batch, int tNew, int heads, int headDim)
     {
-        int B = _keys.Sizes[0], H = _keys.Sizes[1], Tmax = _keys.Sizes[2], hd = _keys.Sizes[3];
+        int B = _rows.Length, H = _keys.Sizes[1], Tmax = _keys.Sizes[2], hd = _keys.Sizes[3];
         // A batch that differs from the cache's (e.g. rows dropped by a sampler without index_select on the cache)
         // would otherwise read neighbouring rows or run past the array.
         if (batch != B)
@@ -98,33 +183,94 @@ public sealed class KVCacheLayer
             throw new ArgumentException($"KV cache append: {heads} heads of {headDim} do not fit buffers {Tensor.ShapeString(_keys.Sizes)}");
         if (qkv.Length - offset < B * tNew * 3 * H * hd)
             throw new ArgumentException($"KV cache append: the qkv batch does not have {B} rows of {tNew} positions");
-        if (length + tNew > max_length)
-            throw new InvalidOperationException($"KV cache is full: {length} + {tNew} positions exceed the capacity {max_length}");
+        int len = CommonLength();
+        if (len + tNew > max_length)
+            throw new InvalidOperationException($"KV cache is full: {len} + {tNew} positions exceed the capacity {max_length}");
         int width = 3 * H * hd;
         for (int b = 0; b < B; b++)
+        {
+            int slot = _rows[b];
             for (int t = 0; t < tNew; t++)
                 for (int h = 0; h < H; h++)
                 {
                     int src = offset + (b * tNew + t) * width + h * hd;
-                    int dst = _keys.Offset + ((b * H + h) * Tmax + length + t) * hd;
+                    int dst = _keys.Offset + ((slot * H + h) * Tmax + len + t) * hd;
                     Array.Copy(qkv, src + H * hd, _keys.Storage, dst, hd);
                     Array.Copy(qkv, src + 2 * H * hd, _values.Storage, dst, hd);
                 }
-        length += tNew;
+        }
+        Advance(tNew);
+        var rows = new KeyRows(_identity ? null : _rows, _state.AnyPadding ? _state.PadStart : null, _state.AnyPadding ? _state.PadEnd : null);
         return (new HeadLayout(_keys.Storage, _keys.Offset, H * Tmax * hd, Tmax * hd, hd),
-            new HeadLayout(_values.Storage, _values.Offset, H * Tmax * hd, Tmax * hd, hd), length);
+            new HeadLayout(_values.Storage, _values.Offset, H * Tmax * hd, Tmax * hd, hd), len + tNew, rows);
     }
 
-    /// <summary>Forgets all positions.</summary>
-    public void reset() => length = 0;
+    /// <summary>Forgets all positions and padding ranges of this layer's rows.</summary>
+    public void reset()
+    {
+        foreach (int s in _rows) _state.Length[s] = _state.PadStart[s] = _state.PadEnd[s] = 0;
+    }
 
-    /// <summary>Keeps batch rows <paramref name="rows"/> in that order.</summary>
+    private void CheckRows(int[] rows)
+    {
+        foreach (int r in rows)
+            if (r < 0 || r >= _rows.Length)
+                throw new ArgumentOutOfRangeException(nameof(rows), $"KV cache row {r} is outside [0, {_rows.Length})");
+    }
+
+    private static bool Distinct(int[] rows) => new HashSet<int>(rows).Count == rows.Length;
+
+    /// <summary>Keeps batch rows <paramref name="rows"/> in that order (see <see cref="KVCache.index_select"/>).</summary>
     public void index_select(int[] rows)
     {
-        using (torch.no_grad())
+        CheckRows(rows);
+        if (Distinct(rows))
         {
-            _keys = _keys.index_select(0, rows);
-            _values = _values.index_select(0, rows);
+            _rows = rows.Select(r => _rows[r]).ToArray();
+            _identity = IsIdentity(_rows, _keys.Sizes[0]);
+            return;
         }
+        // Repeats: each new row gets a slot of its own, with the stored positions (only those) copied over.
+        int H = _keys.Sizes[1], Tmax = _keys.Sizes[2], hd = _keys.Sizes[3], n = rows.Length;
+        var keys = new float[n * H * Tmax * hd];
+        var values = new float[n * H * Tmax * hd];
+        var state = new SlotState(n) { AnyPadding = _state.AnyPadding };
+        for (int i = 0; i < n; i++)
+        {
+            int from = _rows[rows[i]], len = _state.Length[from];
+            for (int h = 0; h < H; h++)
+            {
+                Array.Copy(_keys.Storage, _keys.Offset + (from * H + h) * Tmax * hd, keys, (i * H + h) * Tmax * hd, len * hd);
+                Array.Copy(_values.Storage, _values.Offset + (from * H + h) * Tmax * hd, values, (i * H + h) * Tmax * hd, len * hd);
+            }
+            state.Length[i] = len;
+            state.PadStart[i] = _state.PadStart[from];
+            state.PadEnd[i] = _state.PadEnd[from];
+        }
+        _keys = new Tensor(keys, [n, H, Tmax, hd]);
+        _values = new Tensor(values, [n, H, Tmax, hd]);
+        _state = state;
+        _rows = Enumerable.Range(0, n).ToArray();
+        _identity = true;
+    }
+
+    /// <summary>A view over batch rows <paramref name="rows"/> (distinct) sharing the buffers (see <see cref="KVCache.select_rows"/>).</summary>
+    public KVCacheLayer select_rows(int[] rows)
+    {
+        CheckRows(rows);
+        if (!Distinct(rows)) throw new ArgumentException("KV cache select_rows: rows must be distinct (two views of one row would write the same slot)");
+        return new KVCacheLayer(_keys, _values, _state, rows.Select(r => _rows[r]).ToArray());
+    }
+
+    /// <summary>Marks keys [start, start + count) of batch row <paramref name="row"/> as padding (see <see cref="KVCache.mask_keys"/>).</summary>
+    public void mask_keys(int row, int start, int count)
+    {
+        if (row < 0 || row >= _rows.Length) throw new ArgumentOutOfRangeException(nameof(row), $"KV cache row {row} is outside [0, {_rows.Length})");
+        if (start < 0 || count < 0 || start + count > max_length)
+            throw new ArgumentOutOfRangeException(nameof(count), $"KV cache padding [{start}, {start + count}) is outside the capacity {max_length}");
+        int slot = _rows[row];
+        _state.PadStart[slot] = start;
+        _state.PadEnd[slot] = start + count;
+        if (count > 0) _state.AnyPadding = true;
     }
 }

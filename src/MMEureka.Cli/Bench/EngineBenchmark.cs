@@ -1,3 +1,4 @@
+using MMEureka.Models;
 using MMEureka.Torch;
 using MMEureka.Torch.Blas;
 using static MMEureka.Torch.torch;
@@ -6,18 +7,21 @@ namespace MMEureka.Cli.Bench;
 
 /// <summary>What <c>mmeureka bench engine</c> measured; serialised as the JSON bench/compare_report.py reads.</summary>
 public sealed record EngineBenchResult(
-    IReadOnlyList<GemmTiming> Gemm, double TrainStepMs, IReadOnlyDictionary<int, double> GenerateTokS, double PeakRssMb, string Blas);
+    IReadOnlyList<GemmTiming> Gemm, double TrainStepMs, IReadOnlyDictionary<int, double> GenerateTokS, double PeakRssMb, string Blas,
+    IReadOnlyList<VlmSamplingTiming> VlmSampling, string VlmModel);
 
 /// <summary>The workloads of bench/README.md, in one process: training first (so that the peak working set read
-/// after it is the training's), then sampling, then GEMM per backend.</summary>
+/// after it is the training's), then the GPT's sampling, MiniVlm's sampling (<see cref="VlmSamplingBenchmark"/>),
+/// then GEMM per backend.</summary>
 public static class EngineBenchmark
 {
     public static readonly int[] GemmSizes = [128, 256, 512, 1024];
     public static readonly int[] GenerateBatches = [8, 64];
     public const int Batch = 32, Prompt = 16, NewTokens = 64;
 
-    /// <summary>Runs everything; <paramref name="log"/> gets one line per finished item.</summary>
-    public static EngineBenchResult Run(bool quick, Action<string> log)
+    /// <summary>Runs everything; <paramref name="log"/> gets one line per finished item. MiniVlm samples from
+    /// <paramref name="checkpoint"/>, or from the quick shape initialised from seed 0 without one.</summary>
+    public static EngineBenchResult Run(bool quick, Action<string> log, string? checkpoint = null)
     {
         var config = new BenchGptConfig();
         double trainMs = TrainStepSeconds(config, quick) * 1e3;
@@ -34,18 +38,26 @@ public static class EngineBenchmark
             log($"sampling batch {b}: {tokS[b]:F0} tok/s");
         }
 
+        var vlm = VlmSamplingBenchmark.Model(checkpoint);
+        var vlmTimings = new List<VlmSamplingTiming>();
+        foreach (int b in VlmSamplingBenchmark.Batches)
+        {
+            vlmTimings.Add(VlmSamplingBenchmark.Measure(vlm, b, calls: quick ? 3 : 5));
+            log($"MiniVlm sampling batch {b}: {vlmTimings[^1].TokensPerSecond:F0} tok/s ({vlmTimings[^1].TokensPerRow:F1} tokens per row)");
+        }
+
         var gemm = new List<GemmTiming>();
         foreach (var backend in OpenBlas.IsAvailable ? new[] { "openblas", "managed" } : ["managed"])
         {
             gemm.AddRange(GemmBenchmark.Run(GemmSizes, backend, samples: quick ? 3 : 7));
             log($"gemm {backend}: done");
         }
-        return new EngineBenchResult(gemm, trainMs, tokS, peak, Gemm.Backend);
+        return new EngineBenchResult(gemm, trainMs, tokS, peak, Gemm.Backend, vlmTimings, checkpoint ?? "quick preset, seed 0");
     }
 
-    /// <summary>Per-op profiles (<see cref="Profiler"/>) of the training step and of sampling at batch 64, averaged
-    /// over a few calls after warm-up.</summary>
-    public static string Profile(int steps = 4)
+    /// <summary>Per-op profiles (<see cref="Profiler"/>) of the training step, of the GPT's sampling at batch 64 and
+    /// of MiniVlm's (<paramref name="checkpoint"/> or the quick shape), after warm-up.</summary>
+    public static string Profile(int steps = 4, string? checkpoint = null)
     {
         var config = new BenchGptConfig();
         manual_seed(0);
@@ -92,7 +104,37 @@ public static class EngineBenchmark
             model.Generate(prompt, 64, NewTokens, 1f, g);
             if (timed) sb.AppendLine($"sampling batch 64: {64 * NewTokens / sw.Elapsed.TotalSeconds:F0} tok/s (profiled); the untracked rest is sampling glue:").AppendLine(Profiler.Report());
         }
+        sb.AppendLine(VlmSamplingProfile(VlmSamplingBenchmark.Model(checkpoint), 64));
         Profiler.Enabled = false;
+        return sb.ToString();
+    }
+
+    /// <summary>Per-op times of one MiniVlm sampling call of <paramref name="batch"/> rows (the workload of
+    /// <see cref="VlmSamplingBenchmark"/>) after three untimed ones, with the wall time beside them: with shards the
+    /// op times add up CPU time on every core, and what they leave out is the sampler's own work.</summary>
+    public static string VlmSamplingProfile(MiniVlm model, int batch)
+    {
+        var tok = new Tokenizer();
+        var pixels = Enumerable.Range(0, batch).Select(r => VlmSamplingBenchmark.Image(model.Config, r)).ToList();
+        var prompts = Enumerable.Range(0, batch).Select(r => VlmSamplingBenchmark.Prompt(tok, r)).ToList();
+        var config = new SamplingConfig { Temperature = 1f, MaxNewTokens = VlmSamplingBenchmark.NewTokens, Seed = 1 };
+        var sb = new System.Text.StringBuilder();
+        bool was = Profiler.Enabled;
+        for (int pass = 0; pass < 4; pass++)
+        {
+            bool timed = pass == 3;
+            Profiler.Enabled = timed;
+            Profiler.Reset();
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var results = Sampler.Sample(model, tok, pixels, prompts, config);
+            if (!timed) continue;
+            long generated = results.Sum(r => (long)r.Tokens.Length);
+            sb.AppendLine($"MiniVlm sampling batch {batch}: {generated / sw.Elapsed.TotalSeconds:F0} tok/s (profiled), {generated} tokens, "
+                + $"wall {sw.Elapsed.TotalMilliseconds:F0} ms, CPU {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms:")
+                .AppendLine(Profiler.Report());
+        }
+        Profiler.Enabled = was;
         return sb.ToString();
     }
 

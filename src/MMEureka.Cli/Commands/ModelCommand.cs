@@ -106,8 +106,12 @@ internal static class ModelCommand
             var config = new SamplingConfig { Temperature = 1f, MaxNewTokens = n, Seed = 1 };
             Sampler.Sample(model, tok, pixels, prompts, config with { MaxNewTokens = Math.Min(n, 8) });
             var rates = new List<double>();
+            // MMEUREKA_PROFILE=1: per-op times of the timed runs only (the warm-up's first calls run unoptimised code).
+            bool profile = MMEureka.Torch.Profiler.Enabled;
+            MMEureka.Torch.Profiler.Reset();
             for (int r = 0; r < reps; r++)
             {
+                MMEureka.Torch.Profiler.Mark();
                 var sw = Stopwatch.StartNew();
                 var results = Sampler.Sample(model, tok, pixels, prompts, config with { Seed = r + 2 });
                 long generated = results.Sum(x => (long)x.Tokens.Length);
@@ -116,6 +120,7 @@ internal static class ModelCommand
             }
             rates.Sort();
             Console.WriteLine($"sampling throughput (batch {b}, {n} new tokens, {model.ParameterCount():N0} parameters): median {rates[rates.Count / 2]:F0} tokens/s");
+            if (profile) Console.WriteLine($"per-op totals over the {reps} timed runs (the untracked rest is the sampler's own work):\n{MMEureka.Torch.Profiler.Report()}");
             return 0;
         }));
         return command;

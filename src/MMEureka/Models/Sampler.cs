@@ -12,17 +12,38 @@ public sealed record SampleResult(int[] Tokens, string Text, float[] LogProbs, b
 
 /// <summary>
 /// Batched generation with a KV cache. Prompts of different lengths share one batch by left padding: the
-/// sequence is [image ; pads ; prompt], pads are masked out as keys, and each real token keeps the position it
-/// would have alone (image 0..P-1, then P, P+1, ... from the first real prompt token), so a padded row computes
-/// what the row would compute on its own. Rows that stop leave the batch (their cache rows are dropped).
+/// sequence is [image ; pads ; prompt], pads are masked out as keys (<see cref="KVCache.mask_keys"/>), and each real
+/// token keeps the position it would have alone (image 0..P-1, then P, P+1, ... from the first real prompt token),
+/// so a padded row computes what the row would compute on its own.
+/// <para>Speed (rollouts are most of RL's and the annotator's wall time): each distinct (image, prompt) is prefilled
+/// once, on its own, and its cache row copied to the rows that repeat it (RL's G samples per prompt); a row's
+/// prefill never depends on the other rows, so sharing it changes no bit. Decoding runs the batch in shards of rows
+/// on separate cores, each through its own view of the one cache, and rows that stop leave by renumbering the
+/// cache's rows, not by copying them. The shard sizes follow from the number of active rows alone, so the same
+/// seed gives the same tokens on any machine.</para>
 /// </summary>
 public static class Sampler
 {
+    /// <summary>Most rows per decoding shard: 32 keeps the skinny products of a shard efficient (a batch of 64
+    /// runs as two shards, one per core on a 2-core machine, as the benchmark GPT's sampler does).</summary>
+    internal const int MaxShardRows = 32;
+
+    /// <summary>Fewest rows per shard when a batch is split at all: below this a shard's ops are too small for a
+    /// second core to pay off.</summary>
+    internal const int MinShardRows = 8;
+
     /// <summary>Generates one response per row. <paramref name="pixels"/>[r] is a C*S*S channel-first image in
     /// [0, 1]; <paramref name="prompts"/>[r] its prompt ids. Row r draws from a generator seeded with
     /// <see cref="RowSeed"/>(config.Seed, r), or <paramref name="rowSeeds"/>[r] when given.</summary>
     public static SampleResult[] Sample(MiniVlm model, Tokenizer tokenizer, IReadOnlyList<float[]> pixels,
         IReadOnlyList<int[]> prompts, SamplingConfig config, IReadOnlyList<long>? rowSeeds = null)
+        => Sample(model, tokenizer, pixels, prompts, config, rowSeeds, sharePrefill: true);
+
+    /// <summary><see cref="Sample(MiniVlm, Tokenizer, IReadOnlyList{float[]}, IReadOnlyList{int[]}, SamplingConfig, IReadOnlyList{long}?)"/>;
+    /// <paramref name="sharePrefill"/> false prefills every row itself even when rows repeat one (image, prompt)
+    /// (for the test that sharing changes nothing).</summary>
+    internal static SampleResult[] Sample(MiniVlm model, Tokenizer tokenizer, IReadOnlyList<float[]> pixels,
+        IReadOnlyList<int[]> prompts, SamplingConfig config, IReadOnlyList<long>? rowSeeds, bool sharePrefill)
     {
         config.Validate();
         var c = model.Config;
@@ -33,81 +54,91 @@ public static class Sampler
 
         int promptMax = 0;
         var limit = new int[batch];
+        int imageSize = c.Channels * c.ImageSize * c.ImageSize;
         for (int r = 0; r < batch; r++)
         {
             int len = prompts[r].Length;
             if (len == 0) throw new ArgumentException($"prompt {r} is empty (it needs at least <bos>)");
+            if (pixels[r].Length != imageSize) throw new ArgumentException($"image {r} has {pixels[r].Length} values, expected {c.Channels}x{c.ImageSize}x{c.ImageSize} = {imageSize}");
             limit[r] = Math.Min(config.MaxNewTokens, c.MaxTextLen - len);
             if (limit[r] <= 0) throw new ArgumentException($"prompt {r} has {len} tokens, leaving no room in max_text_len {c.MaxTextLen}");
             promptMax = Math.Max(promptMax, len);
         }
         int steps = limit.Max();
-        int p = c.ImageTokens, prefill = p + promptMax;
+        int p = c.ImageTokens, prefill = p + promptMax, vocab = c.VocabSize;
 
         using var _ = no_grad();
         var generators = new Generator[batch];
         for (int r = 0; r < batch; r++) generators[r] = new Generator(rowSeeds?[r] ?? RowSeed(config.Seed, r));
 
-        // Prefill: [image ; left pads ; prompt].
-        var ids = new int[batch * promptMax];
-        var positions = new int[batch * prefill];
-        var mask = new List<float[]>(batch);
-        for (int r = 0; r < batch; r++)
+        // Prefill: [image ; left pads ; prompt], one distinct row at a time (a row's numbers then never depend on
+        // the batch around it), the rows spread over the cores.
+        var (firsts, source) = sharePrefill ? DistinctRows(pixels, prompts) : (Enumerable.Range(0, batch).ToArray(), Enumerable.Range(0, batch).ToArray());
+        var cache = new KVCache(c.TextLayers, firsts.Length, c.TextHeads, prefill + steps, c.TextDim / c.TextHeads);
+        var prefillLogits = new float[firsts.Length * vocab];
+        parallel_shards(firsts.Length, u =>
         {
-            int pad = promptMax - prompts[r].Length;
-            var m = new float[prefill + steps];
-            for (int j = 0; j < p; j++) { positions[r * prefill + j] = j; m[j] = 1; }
+            int r = firsts[u], pad = promptMax - prompts[r].Length;
+            var ids = new int[promptMax];
+            var positions = new int[prefill];
+            for (int j = 0; j < p; j++) positions[j] = j;
             for (int j = 0; j < promptMax; j++)
             {
                 bool real = j >= pad;
-                ids[r * promptMax + j] = real ? prompts[r][j - pad] : Tokenizer.Pad;
-                positions[r * prefill + p + j] = real ? p + j - pad : 0;
-                m[p + j] = real ? 1 : 0;
+                ids[j] = real ? prompts[r][j - pad] : Tokenizer.Pad;
+                positions[p + j] = real ? p + j - pad : 0;
             }
-            mask.Add(m);
-        }
-        var cache = new KVCache(c.TextLayers, batch, c.TextHeads, prefill + steps, c.TextDim / c.TextHeads);
-        var x = cat([model.EncodeImage(ImageBatch(pixels, c)), model.EmbedTokens(ids, batch, promptMax)], 1);
-        var hidden = model.Decode(x, positions, MaskTensor(mask, prefill), cache);
-        var logits = model.lm_head.forward(hidden.select(1, prefill - 1)).contiguous().data<float>();
+            var row = cache.select_rows([u]);
+            row.mask_keys(0, p, pad);
+            var x = cat([model.EncodeImage(ImageBatch([pixels[r]], c)), model.EmbedTokens(ids, 1, promptMax)], 1);
+            var hidden = model.Decode(x, positions, null, row);
+            model.lm_head.forward(hidden.select(1, prefill - 1)).contiguous().data<float>().CopyTo(prefillLogits, u * vocab);
+        });
+        if (firsts.Length < batch) cache.index_select(source); // copies each shared row to the rows that repeat it
 
         var tokens = new List<int>[batch];
         var logProbs = new List<float>[batch];
         var truncated = new bool[batch];
         for (int r = 0; r < batch; r++) { tokens[r] = []; logProbs[r] = []; }
-        var active = Enumerable.Range(0, batch).ToList(); // original row of each cache row
-        int vocab = c.VocabSize;
+        var active = Enumerable.Range(0, batch).ToArray(); // original row of each cache row
+        var picked = new int[batch];
+        var pickedLogProb = new float[batch];
+        for (int a = 0; a < batch; a++)
+            picked[a] = TokenPicker.Pick(prefillLogits.AsSpan(source[a] * vocab, vocab), config, generators[a], out pickedLogProb[a]);
+        var logits = new float[batch * vocab];
 
-        for (int s = 0; active.Count > 0; s++)
+        for (int s = 0; ; s++)
         {
-            var keep = new List<int>(active.Count);
-            var next = new List<int>(active.Count);
-            for (int a = 0; a < active.Count; a++)
+            var keep = new List<int>(active.Length);
+            for (int a = 0; a < active.Length; a++)
             {
-                int r = active[a];
-                int id = TokenPicker.Pick(logits.AsSpan(a * vocab, vocab), config, generators[r], out float lp);
+                int r = active[a], id = picked[a];
                 tokens[r].Add(id);
-                logProbs[r].Add(lp);
+                logProbs[r].Add(pickedLogProb[a]);
                 bool stop = id == Tokenizer.EndAnswer || id == Tokenizer.Eos;
                 if (!stop && tokens[r].Count >= limit[r]) truncated[r] = true;
-                else if (!stop) { keep.Add(a); next.Add(id); }
+                else if (!stop) keep.Add(a);
             }
             if (keep.Count == 0) break;
-            if (keep.Count < active.Count)
+            var next = keep.Select(a => picked[a]).ToArray();
+            if (keep.Count < active.Length)
             {
-                cache.index_select([.. keep]);
-                active = keep.Select(a => active[a]).ToList();
-                mask = keep.Select(a => mask[a]).ToList();
+                cache.index_select([.. keep]); // distinct rows: the cache renumbers its rows, nothing is copied
+                active = keep.Select(a => active[a]).ToArray();
             }
-            int col = prefill + s;
-            var pos = new int[active.Count];
-            for (int a = 0; a < active.Count; a++)
+            int n = active.Length, shards = ShardCount(n);
+            parallel_shards(shards, sh =>
             {
-                pos[a] = p + prompts[active[a]].Length + s;
-                mask[a][col] = 1;
-            }
-            hidden = model.Decode(model.EmbedTokens([.. next], active.Count, 1), pos, MaskTensor(mask, col + 1), cache);
-            logits = model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>();
+                int a0 = (int)((long)n * sh / shards), a1 = (int)((long)n * (sh + 1) / shards), rows = a1 - a0;
+                var view = shards == 1 ? cache : cache.select_rows(Enumerable.Range(a0, rows).ToArray());
+                var pos = new int[rows];
+                for (int a = a0; a < a1; a++) pos[a - a0] = p + prompts[active[a]].Length + s;
+                var hidden = model.Decode(model.EmbedTokens(next[a0..a1], rows, 1), pos, null, view);
+                model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>().CopyTo(logits, a0 * vocab);
+                // Each row draws from its own generator, so the shards pick their rows' tokens themselves.
+                for (int a = a0; a < a1; a++)
+                    picked[a] = TokenPicker.Pick(logits.AsSpan(a * vocab, vocab), config, generators[active[a]], out pickedLogProb[a]);
+            });
         }
 
         var results = new SampleResult[batch];
@@ -118,6 +149,47 @@ public static class Sampler
             results[r] = new SampleResult(t, tokenizer.Decode(t.AsSpan(0, textLen)), [.. logProbs[r]], truncated[r]);
         }
         return results;
+    }
+
+    /// <summary>Decoding shards for <paramref name="rows"/> active rows: at most <see cref="MaxShardRows"/> rows
+    /// each, and two as soon as each gets <see cref="MinShardRows"/>. A function of the row count only (not of
+    /// the cores), so that the shards' products, and hence the numbers, are the same on every machine.</summary>
+    internal static int ShardCount(int rows) =>
+        rows < 2 * MinShardRows ? 1 : Math.Max(2, (rows + MaxShardRows - 1) / MaxShardRows);
+
+    /// <summary>The first row of each distinct (image, prompt) pair by content, and for every row the index of its pair.</summary>
+    private static (int[] firsts, int[] source) DistinctRows(IReadOnlyList<float[]> pixels, IReadOnlyList<int[]> prompts)
+    {
+        var firsts = new List<int>();
+        var source = new int[prompts.Count];
+        var seen = new Dictionary<(float[] px, int[] prompt), int>(new PrefixComparer());
+        for (int r = 0; r < prompts.Count; r++)
+        {
+            if (!seen.TryGetValue((pixels[r], prompts[r]), out int u))
+            {
+                u = firsts.Count;
+                seen.Add((pixels[r], prompts[r]), u);
+                firsts.Add(r);
+            }
+            source[r] = u;
+        }
+        return ([.. firsts], source);
+    }
+
+    /// <summary>Equality of (image, prompt) pairs by content, bit for bit (so that -0 and 0 count as different pixels).</summary>
+    private sealed class PrefixComparer : IEqualityComparer<(float[] px, int[] prompt)>
+    {
+        public bool Equals((float[] px, int[] prompt) x, (float[] px, int[] prompt) y) =>
+            x.prompt.AsSpan().SequenceEqual(y.prompt)
+            && System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.px.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.px.AsSpan()));
+
+        public int GetHashCode((float[] px, int[] prompt) key)
+        {
+            var h = new HashCode();
+            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(key.prompt.AsSpan()));
+            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(key.px.AsSpan()));
+            return h.ToHashCode();
+        }
     }
 
     /// <summary>The seed of row <paramref name="row"/>'s generator for batch seed <paramref name="seed"/>.</summary>
@@ -134,12 +206,5 @@ public static class Sampler
             Array.Copy(pixels[r], 0, data, r * n, n);
         }
         return tensor(data, [pixels.Count, c.Channels, c.ImageSize, c.ImageSize]);
-    }
-
-    private static Tensor MaskTensor(List<float[]> rows, int columns)
-    {
-        var data = new float[rows.Count * columns];
-        for (int r = 0; r < rows.Count; r++) Array.Copy(rows[r], 0, data, r * columns, columns);
-        return tensor(data, [rows.Count, columns]);
     }
 }

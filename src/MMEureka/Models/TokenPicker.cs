@@ -17,8 +17,10 @@ public static class TokenPicker
         // log-softmax of logits / T in double for a stable normaliser.
         double max = double.NegativeInfinity;
         for (int i = 0; i < v; i++) max = Math.Max(max, logits[i] / (double)t);
+        // The exponentials are kept for the draw (this thread's buffer: the sampler picks for its rows on several threads).
+        var exps = _exps is { } buffer && buffer.Length >= v ? buffer : _exps = new double[v];
         double sum = 0;
-        for (int i = 0; i < v; i++) sum += Math.Exp(logits[i] / (double)t - max);
+        for (int i = 0; i < v; i++) sum += exps[i] = Math.Exp(logits[i] / (double)t - max);
         double logZ = max + Math.Log(sum);
 
         int chosen;
@@ -27,16 +29,19 @@ public static class TokenPicker
             chosen = 0;
             for (int i = 1; i < v; i++) if (logits[i] > logits[chosen]) chosen = i;
         }
-        else chosen = Draw(logits, t, max, sum, config, generator);
+        else chosen = Draw(exps, v, sum, config, generator);
         logProb = (float)(logits[chosen] / (double)t - logZ);
         return chosen;
     }
 
-    private static int Draw(ReadOnlySpan<float> logits, float t, double max, double sum, SamplingConfig config, Generator generator)
+    [ThreadStatic] private static double[]? _exps;
+
+    /// <summary>Draws one of <paramref name="v"/> tokens from exp(logits / T - max) / sum, given those exponentials in
+    /// <paramref name="exps"/>[0, v) (overwritten).</summary>
+    private static int Draw(double[] exps, int v, double sum, SamplingConfig config, Generator generator)
     {
-        int v = logits.Length;
-        var probs = new double[v];
-        for (int i = 0; i < v; i++) probs[i] = Math.Exp(logits[i] / (double)t - max) / sum;
+        var probs = exps;
+        for (int i = 0; i < v; i++) probs[i] = exps[i] / sum;
 
         bool filter = (config.TopK > 0 && config.TopK < v) || config.TopP < 1f;
         if (filter)

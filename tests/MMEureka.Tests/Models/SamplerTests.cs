@@ -95,6 +95,93 @@ public class SamplerTests
         Assert.True(model.vision.patch_embed.weight.grad!.abs().sum().item<float>() > 0);
     }
 
+    /// <summary>Rows of RL's shape: <paramref name="groups"/> prompts of different lengths, each repeated
+    /// <paramref name="size"/> times in a row (G samples per prompt), each group with its own image.</summary>
+    private static (List<float[]> px, List<int[]> prompts) Groups(int groups, int size)
+    {
+        string[] questions = ["3+4=?", "area of the red shape", "x", "how many dots are in the picture?", "7*8"];
+        var px = new List<float[]>();
+        var prompts = new List<int[]>();
+        for (int g = 0; g < groups; g++)
+            for (int i = 0; i < size; i++)
+            {
+                px.Add(TestModels.Image(10 + g));
+                prompts.Add(TestModels.Prompt(questions[g % questions.Length] + g));
+            }
+        return (px, prompts);
+    }
+
+    [Theory]
+    [InlineData(3, 4, 1.0f, 0, 1.0f)]   // 12 rows: one decoding shard
+    [InlineData(5, 8, 1.0f, 0, 1.0f)]   // 40 rows: two shards, rows leaving at different steps
+    [InlineData(4, 5, 0.7f, 12, 0.9f)]  // top-k and top-p
+    public void SharingThePrefillOfRepeatedRowsChangesNoBit(int groups, int size, float temperature, int topK, float topP)
+    {
+        var model = TestModels.Model(11);
+        var (px, prompts) = Groups(groups, size);
+        // The repeats are equal by content, not by reference: copies of the arrays must be found too.
+        px = px.Select(p => (float[])p.Clone()).ToList();
+        var config = new SamplingConfig { Temperature = temperature, TopK = topK, TopP = topP, MaxNewTokens = 25, Seed = 17 };
+        var shared = Sampler.Sample(model, Tok, px, prompts, config, null, sharePrefill: true);
+        var separate = Sampler.Sample(model, Tok, px, prompts, config, null, sharePrefill: false);
+        for (int r = 0; r < prompts.Count; r++)
+        {
+            Assert.Equal(separate[r].Tokens, shared[r].Tokens);
+            Assert.Equal(separate[r].LogProbs, shared[r].LogProbs); // exact
+            Assert.Equal(separate[r].Truncated, shared[r].Truncated);
+        }
+        // The repeats of a prompt drew different responses (their own seeds), so the copies are not one row reused.
+        Assert.Contains(Enumerable.Range(1, size - 1), i => !shared[i].Tokens.SequenceEqual(shared[0].Tokens));
+        Assert.Contains(shared, x => !x.Truncated);
+        Assert.Contains(shared, x => x.Truncated);
+    }
+
+    [Fact]
+    public void RowsOfSeveralShardsEqualTheRowsSampledAlone()
+    {
+        // 40 rows run as two decoding shards whose rows change as rows stop; each row must still be what it is alone.
+        var model = TestModels.Model(12);
+        var (px, prompts) = Groups(8, 5);
+        var config = new SamplingConfig { Temperature = 1.0f, MaxNewTokens = 30, Seed = 23 };
+        Assert.Equal(2, Sampler.ShardCount(prompts.Count));
+        var batched = Sampler.Sample(model, Tok, px, prompts, config);
+        var lengths = batched.Select(b => b.Tokens.Length).Distinct().Count();
+        Assert.True(lengths > 3, $"rows should stop at different steps, got {lengths} distinct lengths");
+        for (int r = 0; r < prompts.Count; r += 3)
+        {
+            var alone = Sampler.Sample(model, Tok, [px[r]], [prompts[r]], config, [Sampler.RowSeed(23, r)])[0];
+            Assert.Equal(alone.Tokens, batched[r].Tokens);
+            for (int k = 0; k < alone.LogProbs.Length; k++) Assert.Equal(alone.LogProbs[k], batched[r].LogProbs[k], 1e-5f);
+        }
+    }
+
+    [Theory]
+    [InlineData(1.0f)]
+    [InlineData(0.7f)]
+    public void TeacherForcedLogProbsAgreeWithTheSamplersBelow1e4(float temperature)
+    {
+        // RL's ratio check (issue 11): PolicyLogProbs.Compute on the sampled responses, a full forward of the same
+        // weights, against the log-probs recorded while sampling; rows of several shards and mixed prompt lengths.
+        var model = TestModels.Model(13);
+        var (px, prompts) = Groups(6, 6);
+        var config = new SamplingConfig { Temperature = temperature, MaxNewTokens = 30, Seed = 29 };
+        var samples = Sampler.Sample(model, Tok, px, prompts, config);
+        var (logProbs, mask) = PolicyLogProbs.Compute(model, px, prompts, samples.Select(s => s.Tokens).ToList(), temperature);
+        var values = logProbs.data<float>();
+        int lmax = samples.Max(s => s.Tokens.Length);
+        double maxDiff = 0;
+        int compared = 0;
+        for (int r = 0; r < samples.Length; r++)
+            for (int k = 0; k < samples[r].Tokens.Length; k++)
+            {
+                Assert.Equal(1f, mask[r * lmax + k]);
+                maxDiff = Math.Max(maxDiff, Math.Abs(values[r * lmax + k] - samples[r].LogProbs[k]));
+                compared++;
+            }
+        Assert.True(compared > 200, $"only {compared} tokens compared");
+        Assert.True(maxDiff < 1e-4, $"largest |sampling - recomputed| log-prob difference {maxDiff:E2}");
+    }
+
     [Fact]
     public void StopsAtAnswerCloseAndMarksTruncation()
     {
