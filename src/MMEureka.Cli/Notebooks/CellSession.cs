@@ -52,11 +52,13 @@ public sealed class CellSession
     /// <summary>The notebook's folder.</summary>
     public string Folder { get; }
 
-    /// <summary>The compilation of the last cell that ran (for completion and inspection), or null before the first.</summary>
-    public Compilation? LastCompilation => state?.Script.GetCompilation();
-
-    /// <summary>The options every cell compiles with.</summary>
-    public ScriptOptions Options => options;
+    /// <summary>
+    /// <paramref name="code"/> as the next cell, not run: what a cell compiles to, and what the kernel's completion
+    /// and inspection read (the cells that ran so far are its previous submissions).
+    /// </summary>
+    public Script<object> Continue(string code) => state is null
+        ? CSharpScript.Create(code, options, typeof(ScriptGlobals))
+        : state.Script.ContinueWith(code, options);
 
     /// <summary>
     /// Checks the cell's directives, compiles it and starts it on its own thread. A directive or compile error is
@@ -73,9 +75,7 @@ public sealed class CellSession
             execution.Failure = directiveError;
             return execution;
         }
-        var script = state is null
-            ? CSharpScript.Create(code, options, typeof(ScriptGlobals))
-            : state.Script.ContinueWith(code, options);
+        var script = Continue(code);
         List<string> lines;
         try
         {
