@@ -42,6 +42,7 @@ public sealed class CellSession
         options = ScriptOptions.Default
             .WithLanguageVersion(LanguageVersion.Latest)
             .WithReferences(FrameworkReferences.Value)
+            .AddReferences(typeof(CellSession).Assembly) // for the loop checkpoints (WithCheckpoints)
             .WithImports(NotebookRunner.DefaultImports)
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(Folder))
             .WithSourceResolver(ScriptSourceResolver.Default.WithBaseDirectory(Folder))
@@ -75,11 +76,14 @@ public sealed class CellSession
             execution.Failure = directiveError;
             return execution;
         }
-        var script = Continue(code);
+        var script = Continue(WithCheckpoints(code));
         List<string> lines;
         try
         {
             lines = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Diagnostic(d, cell)).ToList();
+            // Report positions in the code as written, not as rewritten (the rewritten code's, should only it fail).
+            if (lines.Count > 0 && Continue(code).Compile().Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Diagnostic(d, cell)).ToList() is { Count: > 0 } written)
+                lines = written;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -120,12 +124,44 @@ public sealed class CellSession
     internal void Commit(ScriptState<object> finished) => state = finished;
 
     /// <summary>
-    /// Called by cell code at loop heads once the kernel rewrote them: throws when the cell was interrupted. Public
-    /// because the cells' compiled code calls it.
+    /// Called by cell code at the head of each loop body (see <see cref="WithCheckpoints"/>): throws when the cell was
+    /// interrupted. Public because the cells' compiled code calls it.
     /// </summary>
     public static void Checkpoint()
     {
         if (CurrentExecution.Value is { Interrupted: true }) throw new OperationCanceledException("the cell was interrupted");
+    }
+
+    /// <summary>
+    /// The cell's code with a <see cref="Checkpoint"/> call at the head of every loop body, so that an interrupted
+    /// cell stops at its next iteration instead of running on. Only text is inserted, no line breaks, so line numbers
+    /// stay those of the code as written.
+    /// </summary>
+    internal static string WithCheckpoints(string code)
+    {
+        const string Check = "global::MMEureka.Cli.Notebooks.CellSession.Checkpoint();";
+        var tree = CSharpSyntaxTree.ParseText(code, new CSharpParseOptions(LanguageVersion.Latest, kind: SourceCodeKind.Script));
+        var changes = new List<Microsoft.CodeAnalysis.Text.TextChange>();
+        foreach (var loop in tree.GetRoot().DescendantNodes())
+        {
+            var body = loop switch
+            {
+                ForStatementSyntax f => f.Statement, CommonForEachStatementSyntax e => e.Statement,
+                WhileStatementSyntax w => w.Statement, DoStatementSyntax d => d.Statement, _ => null,
+            };
+            if (body is null || body.IsMissing) continue;
+            if (body is BlockSyntax block)
+                changes.Add(new(new(block.OpenBraceToken.Span.End, 0), Check));
+            else
+            {
+                changes.Add(new(new(body.SpanStart, 0), "{" + Check));
+                changes.Add(new(new(body.Span.End, 0), "}"));
+            }
+        }
+        // Nested loops can insert at the same position: join those into one change.
+        var merged = changes.GroupBy(c => c.Span.Start).OrderBy(g => g.Key)
+            .Select(g => new Microsoft.CodeAnalysis.Text.TextChange(new(g.Key, 0), string.Concat(g.Select(c => c.NewText))));
+        return changes.Count == 0 ? code : tree.GetText().WithChanges(merged).ToString();
     }
 
     static bool IsManagedAssembly(string path)
@@ -232,7 +268,7 @@ public sealed class CellExecution
     public bool Wait(TimeSpan timeout) => worker is null || worker.Join(timeout);
 
     /// <summary>
-    /// Asks the cell to stop: its loops throw at their next iteration (once rewritten by the host), a blocking wait
+    /// Asks the cell to stop: its own loops throw at their next iteration (see CellSession.WithCheckpoints), a blocking wait
     /// (Sleep, Join, Monitor) throws ThreadInterruptedException, and the cancellation token fires. Code that does none
     /// of these (a long call into a library) runs on: .NET cannot abort a thread.
     /// </summary>
