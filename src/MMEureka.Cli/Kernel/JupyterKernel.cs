@@ -30,7 +30,7 @@ public sealed class JupyterKernel
     volatile CellExecution? running;
     volatile JupyterMessage? runningRequest;
     DateTime abortReceivedBefore = DateTime.MinValue;
-    int executionCount;
+    int executionCount, warmed;
 
     /// <summary>A kernel on <paramref name="transport"/> whose cells run in <paramref name="folder"/>; protocol problems are logged to <paramref name="log"/>.</summary>
     public JupyterKernel(IKernelTransport transport, string key, string folder, TextWriter log)
@@ -97,7 +97,13 @@ public sealed class JupyterKernel
         int Number(string field) => content[field] is JsonValue v && v.TryGetValue<int>(out var n) ? n : 0;
         switch (request.Type)
         {
-            case "kernel_info_request": Reply(request, KernelInfo()); break;
+            case "kernel_info_request":
+                Reply(request, KernelInfo());
+                // Warm the compiler in a throwaway session once the front end knows the kernel is up, so that the
+                // first cell does not pay seconds for it.
+                if (Interlocked.Exchange(ref warmed, 1) == 0)
+                    ThreadPool.QueueUserWorkItem(_ => { try { new CellSession(cells.Folder).Continue("1").RunAsync(new ScriptGlobals()).Wait(); } catch (Exception) { } });
+                break;
             case "execute_request": Execute(request, received); break;
             case "is_complete_request": Reply(request, CodeAssistance.IsComplete(Text("code"))); break;
             case "complete_request": Reply(request, assistance.Complete(Text("code"), Number("cursor_pos"))); break;
@@ -172,7 +178,7 @@ public sealed class JupyterKernel
             if (WaitInterruptible(execution)) execution.Finish();
             else
             {
-                var message = $"cell [{count}] was interrupted but did not stop within {InterruptGrace.TotalSeconds:0.#} s (it is inside a call that does not check for interruption); "
+                var message = $"cell {count} was interrupted but did not stop within {InterruptGrace.TotalSeconds:0.#} s (it is inside a call that does not check for interruption); "
                               + "it keeps running in the background until that call returns, and its variables are not kept. Restart the kernel to stop it now.";
                 outputs.Error("Interrupted", message, [message]);
                 execution.Failure = "Interrupted: " + message;
