@@ -21,8 +21,9 @@ public sealed class JupyterKernel
     readonly IKernelTransport transport;
     readonly MessageCodec codec;
     readonly TextWriter log;
-    readonly CellSession cells;
-    readonly CodeAssistance assistance;
+    // Built on a worker thread at start (it reads every framework assembly's metadata), so that the first
+    // kernel_info_reply does not wait for it; the first cell or completion does.
+    readonly Lazy<(CellSession Cells, CodeAssistance Assistance)> engine;
     readonly string session = Guid.NewGuid().ToString();
     readonly BlockingCollection<(JupyterMessage Message, DateTime Received)> shellQueue = new(), controlQueue = new();
     readonly BlockingCollection<JupyterMessage> stdinReplies = new();
@@ -38,8 +39,7 @@ public sealed class JupyterKernel
         this.transport = transport;
         this.log = log;
         codec = new MessageCodec(key);
-        cells = new CellSession(folder);
-        assistance = new CodeAssistance(cells);
+        engine = new(() => { var cells = new CellSession(folder); return (cells, new CodeAssistance(cells)); });
     }
 
     /// <summary>Messages refused so far (bad signature or malformed).</summary>
@@ -50,6 +50,7 @@ public sealed class JupyterKernel
     {
         Console.SetIn(new StdinReader(this));
         transport.Start(Received);
+        ThreadPool.QueueUserWorkItem(_ => _ = engine.Value);
         new Thread(() => Serve(shellQueue, false)) { IsBackground = true, Name = "jupyter shell" }.Start();
         new Thread(() => Serve(controlQueue, true)) { IsBackground = true, Name = "jupyter control" }.Start();
         stopped.Wait();
@@ -102,12 +103,12 @@ public sealed class JupyterKernel
                 // Warm the compiler in a throwaway session once the front end knows the kernel is up, so that the
                 // first cell does not pay seconds for it.
                 if (Interlocked.Exchange(ref warmed, 1) == 0)
-                    ThreadPool.QueueUserWorkItem(_ => { try { new CellSession(cells.Folder).Continue("1").RunAsync(new ScriptGlobals()).Wait(); } catch (Exception) { } });
+                    ThreadPool.QueueUserWorkItem(_ => { try { new CellSession(engine.Value.Cells.Folder).Continue("1").RunAsync(new ScriptGlobals()).Wait(); } catch (Exception) { } });
                 break;
             case "execute_request": Execute(request, received); break;
             case "is_complete_request": Reply(request, CodeAssistance.IsComplete(Text("code"))); break;
-            case "complete_request": Reply(request, assistance.Complete(Text("code"), Number("cursor_pos"))); break;
-            case "inspect_request": Reply(request, assistance.Inspect(Text("code"), Number("cursor_pos"))); break;
+            case "complete_request": Reply(request, engine.Value.Assistance.Complete(Text("code"), Number("cursor_pos"))); break;
+            case "inspect_request": Reply(request, engine.Value.Assistance.Inspect(Text("code"), Number("cursor_pos"))); break;
             case "comm_info_request": Reply(request, new JsonObject { ["status"] = "ok", ["comms"] = new JsonObject() }); break;
             case "history_request": Reply(request, new JsonObject { ["status"] = "ok", ["history"] = new JsonArray() }); break;
             case "interrupt_request":
@@ -171,7 +172,7 @@ public sealed class JupyterKernel
         using var live = new LivePublisher(this, request, silent);
         var outputs = new CellOutputs { Live = live.OnOutput };
         runningRequest = request;
-        var execution = cells.Start(cell, outputs, count);
+        var execution = engine.Value.Cells.Start(cell, outputs, count);
         if (execution.Failure is null)
         {
             running = execution;
