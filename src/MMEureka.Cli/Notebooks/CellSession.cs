@@ -19,6 +19,7 @@ public sealed class CellSession
     // a cell that was given up on (timeout, interrupt) keeps writing into its own closed outputs, not the next cell's.
     static readonly AsyncLocal<CellOutputs?> CurrentOutputs = new();
     static readonly AsyncLocal<CellExecution?> CurrentExecution = new();
+    static readonly AsyncLocal<(TextWriter Out, TextWriter Error)?> CurrentConsole = new();
     static readonly TextWriter StdoutRouter = new RoutingWriter("stdout"), StderrRouter = new RoutingWriter("stderr");
 
     static readonly Lazy<MetadataReference[]> FrameworkReferences = new(() =>
@@ -64,9 +65,10 @@ public sealed class CellSession
     /// <summary>
     /// Checks the cell's directives, compiles it and starts it on its own thread. A directive or compile error is
     /// written to <paramref name="outputs"/> and returned as <see cref="CellExecution.Failure"/> without starting
-    /// anything. Console.Out/Error are routed to the running cell's outputs from here on.
+    /// anything. Console.Out/Error are routed to the running cell's outputs from here on, through
+    /// <paramref name="wrapConsole"/> when given (e.g. a tee that also watches the lines).
     /// </summary>
-    public CellExecution Start(NotebookCell cell, CellOutputs outputs, int executionCount)
+    public CellExecution Start(NotebookCell cell, CellOutputs outputs, int executionCount, Func<TextWriter, TextWriter>? wrapConsole = null)
     {
         var execution = new CellExecution(this, cell, outputs, executionCount);
         var code = NotebookRunner.CheckDirectives(cell, Folder, out var directiveError);
@@ -101,9 +103,12 @@ public sealed class CellSession
         Console.SetOut(StdoutRouter);
         Console.SetError(StderrRouter);
         var previous = state;
+        var console = (Out: outputs.Writer("stdout"), Error: outputs.Writer("stderr"));
+        if (wrapConsole is not null) console = (wrapConsole(console.Out), wrapConsole(console.Error));
         execution.Run(new Thread(() =>
         {
             CurrentOutputs.Value = outputs;
+            CurrentConsole.Value = console;
             CurrentExecution.Value = execution;
             try
             {
@@ -208,14 +213,16 @@ public sealed class CellSession
             : $"cell {cell.Number}: error {d.Id}: {d.GetMessage()}";
     }
 
+    // Console.Out/Error while cells run: each write goes to the writer of the cell the writing thread works for.
     sealed class RoutingWriter(string stream) : TextWriter
     {
+        TextWriter? Target => CurrentConsole.Value is { } c ? (stream == "stdout" ? c.Out : c.Error) : null;
         public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
-        public override void Write(char value) => CurrentOutputs.Value?.Stream(stream, value.ToString());
-        public override void Write(string? value) => CurrentOutputs.Value?.Stream(stream, value ?? "");
-        public override void Write(char[] buffer, int index, int count) => CurrentOutputs.Value?.Stream(stream, new string(buffer, index, count));
-        public override void Write(ReadOnlySpan<char> buffer) => CurrentOutputs.Value?.Stream(stream, new string(buffer));
-        public override void WriteLine(string? value) => CurrentOutputs.Value?.Stream(stream, (value ?? "") + "\n");
+        public override void Write(char value) => Target?.Write(value);
+        public override void Write(string? value) => Target?.Write(value);
+        public override void Write(char[] buffer, int index, int count) => Target?.Write(buffer, index, count);
+        public override void Write(ReadOnlySpan<char> buffer) => Target?.Write(buffer);
+        public override void WriteLine(string? value) => Target?.WriteLine(value);
         [System.Diagnostics.CodeAnalysis.AllowNull] public override string NewLine { get => "\n"; set { } }
     }
 }
@@ -257,6 +264,9 @@ public sealed class CellExecution
     internal CancellationToken Token => cancel.Token;
     internal ScriptState<object>? Result { get; set; }
     internal Exception? Error { get; set; }
+
+    /// <summary>The cell's thread (null when it did not start: a directive or compile error), for hosts that join it themselves.</summary>
+    public Thread? Worker => worker;
 
     internal void Run(Thread thread)
     {
