@@ -172,9 +172,10 @@ public sealed class JupyterKernel
         using var live = new LivePublisher(this, request, silent);
         var outputs = new CellOutputs { Live = live.OnOutput };
         runningRequest = request;
-        var execution = engine.Value.Cells.Start(cell, outputs, count);
+        var execution = engine.Value.Cells.Compile(cell, outputs, count);
         if (execution.Failure is null)
         {
+            execution.Start();
             running = execution;
             if (WaitInterruptible(execution)) execution.Finish();
             else

@@ -63,12 +63,11 @@ public sealed class CellSession
         : state.Script.ContinueWith(code, options);
 
     /// <summary>
-    /// Checks the cell's directives, compiles it and starts it on its own thread. A directive or compile error is
-    /// written to <paramref name="outputs"/> and returned as <see cref="CellExecution.Failure"/> without starting
-    /// anything. Console.Out/Error are routed to the running cell's outputs from here on, through
-    /// <paramref name="wrapConsole"/> when given (e.g. a tee that also watches the lines).
+    /// Checks the cell's directives and compiles it; <see cref="CellExecution.Start"/> then runs it on its own thread.
+    /// A directive or compile error is written to <paramref name="outputs"/> and returned as
+    /// <see cref="CellExecution.Failure"/>, and the cell cannot be started.
     /// </summary>
-    public CellExecution Start(NotebookCell cell, CellOutputs outputs, int executionCount, Func<TextWriter, TextWriter>? wrapConsole = null)
+    public CellExecution Compile(NotebookCell cell, CellOutputs outputs, int executionCount)
     {
         var execution = new CellExecution(this, cell, outputs, executionCount);
         var code = NotebookRunner.CheckDirectives(cell, Folder, out var directiveError);
@@ -100,12 +99,20 @@ public sealed class CellSession
             return execution;
         }
 
+        execution.Script = script;
+        return execution;
+    }
+
+    // Starts a compiled cell from the session's current state; Console.Out/Error are routed to the cell from here on.
+    internal Thread Launch(CellExecution execution, Script<object> script, Func<TextWriter, TextWriter>? wrapConsole)
+    {
         Console.SetOut(StdoutRouter);
         Console.SetError(StderrRouter);
         var previous = state;
+        var outputs = execution.Outputs;
         var console = (Out: outputs.Writer("stdout"), Error: outputs.Writer("stderr"));
         if (wrapConsole is not null) console = (wrapConsole(console.Out), wrapConsole(console.Error));
-        execution.Run(new Thread(() =>
+        var thread = new Thread(() =>
         {
             CurrentOutputs.Value = outputs;
             CurrentConsole.Value = console;
@@ -119,8 +126,9 @@ public sealed class CellSession
                     : script.RunFromAsync(previous, _ => true, execution.Token).GetAwaiter().GetResult();
             }
             catch (Exception e) { execution.Error = e; }
-        }, maxStackSize: 64 << 20) { IsBackground = true, Name = $"notebook cell {cell.Number}" });
-        return execution;
+        }, maxStackSize: 64 << 20) { IsBackground = true, Name = $"notebook cell {execution.Cell.Number}" };
+        thread.Start();
+        return thread;
     }
 
     /// <summary>Where display() of the calling thread's cell goes (null outside a cell).</summary>
@@ -228,7 +236,7 @@ public sealed class CellSession
 }
 
 /// <summary>
-/// One cell started by <see cref="CellSession.Start"/>: wait for it (with a timeout), interrupt it, then
+/// One cell compiled by <see cref="CellSession.Compile"/>: start it, wait for it (with a timeout), interrupt it, then
 /// <see cref="Finish"/> it, which writes its error or its trailing value to the outputs and advances the session.
 /// </summary>
 public sealed class CellExecution
@@ -255,7 +263,7 @@ public sealed class CellExecution
     /// <summary>The execution count its result carries.</summary>
     public int ExecutionCount { get; }
 
-    /// <summary>Why the cell failed ("Name: message"), or null while it has not (set by Start or Finish).</summary>
+    /// <summary>Why the cell failed ("Name: message"), or null while it has not (set by Compile or Finish).</summary>
     public string? Failure { get; internal set; }
 
     /// <summary>True once <see cref="Interrupt"/> was called.</summary>
@@ -268,10 +276,17 @@ public sealed class CellExecution
     /// <summary>The cell's thread (null when it did not start: a directive or compile error), for hosts that join it themselves.</summary>
     public Thread? Worker => worker;
 
-    internal void Run(Thread thread)
+    internal Script<object>? Script { get; set; }
+
+    /// <summary>
+    /// Runs the compiled cell on its own thread (64 MB stack). Console.Out/Error go to its outputs, through
+    /// <paramref name="wrapConsole"/> when given (e.g. a tee that also watches the lines).
+    /// </summary>
+    public void Start(Func<TextWriter, TextWriter>? wrapConsole = null)
     {
-        worker = thread;
-        thread.Start();
+        if (Failure is not null || Script is null) throw new InvalidOperationException($"cell {Cell.Number} did not compile: {Failure}");
+        if (worker is not null) throw new InvalidOperationException($"cell {Cell.Number} was started already");
+        worker = session.Launch(this, Script, wrapConsole);
     }
 
     /// <summary>Waits for the cell's thread; false when it is still running after <paramref name="timeout"/>.</summary>

@@ -131,12 +131,13 @@ public static class NotebookRunner
 
             // Compile first, outside the timeout: the first cell pays for warming up the compiler, not the user's code.
             var clock = Stopwatch.StartNew();
-            var execution = session.Start(cell, outputs, executionCount);
+            var execution = session.Compile(cell, outputs, executionCount);
             if (execution.Failure is not null)
             {
                 cell.Outputs = outputs.Snapshot();
                 return Fail(cell, progress, label, null, execution.Failure, clock.Elapsed);
             }
+            execution.Start();
             // A running script thread cannot be aborted in .NET: on timeout stop waiting, keep what it wrote, and let
             // the process exit end the (background) thread.
             bool finished = progress.Wait(label, () => execution.Wait(options.CellTimeout));
