@@ -21,8 +21,8 @@ public sealed class JupyterKernel
     readonly IKernelTransport transport;
     readonly MessageCodec codec;
     readonly TextWriter log;
-    // Built on a worker thread at start (it reads every framework assembly's metadata), so that the first
-    // kernel_info_reply does not wait for it; the first cell or completion does.
+    // Built on a worker thread after the first kernel_info_reply (it reads every framework assembly's metadata), so
+    // that the reply does not wait for it; a cell or completion that comes first builds it.
     readonly Lazy<(CellSession Cells, CodeAssistance Assistance)> engine;
     readonly string session = Guid.NewGuid().ToString();
     readonly BlockingCollection<(JupyterMessage Message, DateTime Received)> shellQueue = new(), controlQueue = new();
@@ -50,7 +50,6 @@ public sealed class JupyterKernel
     {
         Console.SetIn(new StdinReader(this));
         transport.Start(Received);
-        ThreadPool.QueueUserWorkItem(_ => _ = engine.Value);
         new Thread(() => Serve(shellQueue, false)) { IsBackground = true, Name = "jupyter shell" }.Start();
         new Thread(() => Serve(controlQueue, true)) { IsBackground = true, Name = "jupyter control" }.Start();
         stopped.Wait();
@@ -100,8 +99,8 @@ public sealed class JupyterKernel
         {
             case "kernel_info_request":
                 Reply(request, KernelInfo());
-                // Warm the compiler in a throwaway session once the front end knows the kernel is up, so that the
-                // first cell does not pay seconds for it.
+                // Once the front end knows the kernel is up (not before: on a busy machine that work would delay this
+                // reply), build the session and warm the compiler in a throwaway one, so the first cell is quick.
                 if (Interlocked.Exchange(ref warmed, 1) == 0)
                     ThreadPool.QueueUserWorkItem(_ => { try { new CellSession(engine.Value.Cells.Folder).Continue("1").RunAsync(new ScriptGlobals()).Wait(); } catch (Exception) { } });
                 break;
