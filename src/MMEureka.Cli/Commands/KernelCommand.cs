@@ -55,6 +55,22 @@ internal static class KernelCommand
         System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9._-]+$") ? name
             : throw new ArgumentException($"--name '{name}' may contain only letters, digits, '.', '_' and '-' (Jupyter's rule for kernelspec names)");
 
+    // jupyter_client names the process that started the kernel in JPY_PARENT_PID (ipykernel's convention): when that
+    // front end dies without a shutdown_request, the kernel ends too instead of lingering with its cells' threads.
+    static Timer? WatchParent(TextWriter log)
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("JPY_PARENT_PID"), out var pid) || pid <= 1) return null;
+        return new Timer(_ =>
+        {
+            bool gone;
+            try { using var parent = System.Diagnostics.Process.GetProcessById(pid); gone = parent.HasExited; }
+            catch (ArgumentException) { gone = true; }
+            if (!gone) return;
+            log.WriteLine($"mmeureka kernel: parent process {pid} is gone; exiting");
+            Environment.Exit(0);
+        }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
     static int Serve(string? connectionFile)
     {
         if (connectionFile is null) throw new ArgumentException("--connection-file is required (Jupyter passes it; to register the kernel run 'mmeureka kernel install')");
@@ -64,6 +80,7 @@ internal static class KernelCommand
         var kernel = new JupyterKernel(transport, connection.Key, Environment.CurrentDirectory, log);
         // Ctrl-C in the terminal that started the kernel (or a front end that signals) interrupts the cell, not the process.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; kernel.Interrupt(); });
+        using var parentWatch = WatchParent(log);
         return kernel.Run();
     }
 }
