@@ -14,6 +14,7 @@ public static class Program
                  {
                      InfoCommand.Create(),
                      NotebookCommand.Create(),
+                     KernelCommand.Create(),
                      DataCommand.Create(),
                      RewardCommand.Create(),
                      ModelCommand.Create(),

@@ -16,6 +16,12 @@ public sealed class CellOutputs
     StringBuilder? streamText;
     bool closed;
 
+    /// <summary>
+    /// Called with each output as it happens (stream writes as separate chunks), under the outputs' lock so in order;
+    /// the kernel publishes them live. Must return quickly.
+    /// </summary>
+    public Action<JsonObject>? Live { get; init; }
+
     /// <summary>Appends text to the stdout or stderr stream output.</summary>
     public void Stream(string name, string text)
     {
@@ -31,6 +37,7 @@ public sealed class CellOutputs
                 outputs.Add(new JsonObject { ["output_type"] = "stream", ["name"] = name });
             }
             streamText.Append(text);
+            Live?.Invoke(new JsonObject { ["output_type"] = "stream", ["name"] = name, ["text"] = text });
         }
     }
 
@@ -88,6 +95,7 @@ public sealed class CellOutputs
             lastStream = null;
             streamText = null;
             outputs.Add(output);
+            Live?.Invoke((JsonObject)output.DeepClone());
         }
     }
 

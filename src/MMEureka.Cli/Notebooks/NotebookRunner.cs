@@ -55,22 +55,6 @@ public static class NotebookRunner
     // The console, working directory and environment are process-wide: one notebook at a time per process.
     static readonly object ProcessState = new();
 
-    static readonly Lazy<MetadataReference[]> FrameworkReferences = new(() =>
-    {
-        // Every managed assembly of the shared framework, as a notebook host makes the whole BCL available.
-        var dir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-        return Directory.GetFiles(dir, "*.dll")
-            .Where(IsManagedAssembly)
-            .Select(f => (MetadataReference)MetadataReference.CreateFromFile(f))
-            .ToArray();
-    });
-
-    static bool IsManagedAssembly(string path)
-    {
-        try { System.Reflection.AssemblyName.GetAssemblyName(path); return true; }
-        catch (BadImageFormatException) { return false; }
-    }
-
     /// <summary>Checks a parameter key and returns its environment variable name (MMEUREKA_KEY).</summary>
     public static string ParameterVariable(string key)
     {
@@ -135,16 +119,7 @@ public static class NotebookRunner
         progress.Notebook(doc.Path, codeCells.Count);
         foreach (var c in codeCells) { c.Outputs = []; c.ExecutionCount = null; }
 
-        var scriptOptions = ScriptOptions.Default
-            .WithLanguageVersion(LanguageVersion.Latest)
-            .WithReferences(FrameworkReferences.Value)
-            .WithImports(DefaultImports)
-            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(folder))
-            .WithSourceResolver(ScriptSourceResolver.Default.WithBaseDirectory(folder))
-            .WithOptimizationLevel(OptimizationLevel.Release)
-            .WithAllowUnsafe(true);
-        var globals = new ScriptGlobals();
-        ScriptState<object>? state = null;
+        var session = new CellSession(folder);
         int executionCount = 0;
 
         foreach (var cell in codeCells)
@@ -157,57 +132,24 @@ public static class NotebookRunner
             if (string.IsNullOrWhiteSpace(cell.Source)) continue;
 
             cell.ExecutionCount = ++executionCount;
-            var code = CheckDirectives(cell, folder, out var directiveError);
-            if (directiveError is not null) return Fail(cell, progress, label, "DirectiveError", directiveError, null);
             var outputs = new CellOutputs();
 
             // Compile first, outside the timeout: the first cell pays for warming up the compiler, not the user's code.
             var clock = Stopwatch.StartNew();
-            var script = state is null
-                ? CSharpScript.Create(code, scriptOptions, typeof(ScriptGlobals))
-                : state.Script.ContinueWith(code, scriptOptions);
-            List<string> lines;
-            try
+            var execution = session.Compile(cell, outputs, executionCount);
+            if (execution.Failure is not null)
             {
-                lines = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Diagnostic(d, cell)).ToList();
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Roslyn itself can crash on some code (e.g. a deconstructing switch at the top level of a script):
-                // report it as this cell's compilation error rather than an unhandled exception of the runner.
-                lines = [$"cell {cell.Number}: the C# compiler failed on this cell ({e.GetType().Name}: {e.Message}); rewrite the construct"];
-            }
-            if (lines.Count > 0)
-            {
-                outputs.Error("CompilationError", lines[0], lines);
                 cell.Outputs = outputs.Snapshot();
-                return Fail(cell, progress, label, null, $"CompilationError: {lines[0]}", clock.Elapsed);
+                return Fail(cell, progress, label, null, execution.Failure, clock.Elapsed);
             }
-
-            globals.Outputs = outputs;
             // The terminal hears from a long cell as it runs (its lines, or a heartbeat), never from a quick one.
             var watch = new CellWatch(progress, label);
-            Console.SetOut(watch.Tee(outputs.Writer("stdout")));
-            Console.SetError(watch.Tee(outputs.Writer("stderr")));
-            Exception? error = null;
-            var previous = state;
-            var worker = new Thread(() =>
-            {
-                try
-                {
-                    state = previous is null
-                        ? script.RunAsync(globals).GetAwaiter().GetResult()
-                        : script.RunFromAsync(previous).GetAwaiter().GetResult();
-                }
-                catch (Exception e) { error = e; }
-            }, maxStackSize: 64 << 20) { IsBackground = true, Name = $"notebook cell {cell.Number}" };
-            worker.Start();
+            execution.Start(watch.Tee);
             // A running script thread cannot be aborted in .NET: on timeout stop waiting, keep what it wrote, and let
             // the process exit end the (background) thread.
-            bool finished = progress.Wait(label, () => watch.Join(worker, options.CellTimeout));
+            bool finished = progress.Wait(label, () => watch.Join(execution.Worker!, options.CellTimeout));
             watch.Close();
-            // Console stays redirected into this (now closed) cell until the next cell or the end of the run, so
-            // late writes of a timed-out cell are dropped rather than mixed into the terminal progress.
+            // A timed-out cell keeps writing into its own (now closed) outputs, never into the terminal progress.
 
             if (!finished)
             {
@@ -217,28 +159,10 @@ public static class NotebookRunner
                 cell.Outputs = outputs.Snapshot();
                 return Fail(cell, progress, label, null, message, clock.Elapsed);
             }
-            if (error is not null)
-            {
-                var (ename, evalue, traceback) = Describe(error);
-                outputs.Error(ename, evalue, traceback);
-                outputs.Close();
-                cell.Outputs = outputs.Snapshot();
-                return Fail(cell, progress, label, null, $"{ename}: {evalue}", clock.Elapsed);
-            }
-            if (HasTrailingValue(state!.Script))
-            {
-                // The value's own formatter or ToString runs here, outside the cell: its failure is the cell's failure.
-                try { outputs.Data(Formatting.Format(state.ReturnValue), executionCount); }
-                catch (Exception e)
-                {
-                    var (ename, evalue, traceback) = Describe(e);
-                    outputs.Error(ename, $"formatting the cell's result failed: {evalue}", traceback);
-                    cell.Outputs = outputs.Snapshot();
-                    return Fail(cell, progress, label, null, $"{ename}: {evalue}", clock.Elapsed);
-                }
-            }
+            var failure = execution.Finish();
             outputs.Close();
             cell.Outputs = outputs.Snapshot();
+            if (failure is not null) return Fail(cell, progress, label, null, failure, clock.Elapsed);
             progress.CellDone(label, clock.Elapsed, ok: true);
         }
         return null;
@@ -312,44 +236,6 @@ public static class NotebookRunner
             }
         }
         return string.Join('\n', lines);
-    }
-
-    static (string Ename, string Evalue, IEnumerable<string> Traceback) Describe(Exception failure)
-    {
-        var error = failure;
-        while (error is AggregateException { InnerExceptions.Count: 1 } agg) error = agg.InnerExceptions[0];
-        while (error is System.Reflection.TargetInvocationException { InnerException: not null } tie) error = tie.InnerException!;
-        // Keep the user's frames and the library's; drop the scripting engine's plumbing below them.
-        var trace = error.ToString().Split('\n').Select(l => l.TrimEnd('\r'))
-            .Where(l => !l.Contains(" Microsoft.CodeAnalysis.Scripting.") && !l.Contains(" System.Runtime.CompilerServices.")
-                        && !l.Contains(" System.Threading.Tasks.") && !l.StartsWith("--- End of stack trace"));
-        return (error.GetType().FullName ?? error.GetType().Name, error.Message, trace);
-    }
-
-    /// <summary>
-    /// True when the submission ends in an expression without a semicolon whose type is not void: the value Roslyn
-    /// returns as the submission's result (null is then a real value, not "no result").
-    /// </summary>
-    static bool HasTrailingValue(Script script)
-    {
-        var compilation = script.GetCompilation();
-        var tree = compilation.SyntaxTrees.Last();
-        if (tree.GetRoot() is not Microsoft.CodeAnalysis.CSharp.Syntax.CompilationUnitSyntax root
-            || root.Members.LastOrDefault() is not Microsoft.CodeAnalysis.CSharp.Syntax.GlobalStatementSyntax
-            {
-                Statement: Microsoft.CodeAnalysis.CSharp.Syntax.ExpressionStatementSyntax { SemicolonToken.IsMissing: true } statement,
-            })
-            return false;
-        var type = compilation.GetSemanticModel(tree).GetTypeInfo(statement.Expression).Type;
-        return type is not null && type.SpecialType != SpecialType.System_Void;
-    }
-
-    static string Diagnostic(Diagnostic d, NotebookCell cell)
-    {
-        var pos = d.Location.GetLineSpan().StartLinePosition;
-        return d.Location.IsInSource
-            ? $"cell {cell.Number}, line {pos.Line + 1}, col {pos.Character + 1}: error {d.Id}: {d.GetMessage()}"
-            : $"cell {cell.Number}: error {d.Id}: {d.GetMessage()}";
     }
 
     static string Shorten(string line) => line.Length <= 60 ? line : line[..57] + "...";

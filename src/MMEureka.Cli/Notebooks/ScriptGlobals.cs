@@ -17,8 +17,8 @@ public sealed class HtmlString(string content)
 /// </summary>
 public sealed class ScriptGlobals
 {
-    /// <summary>Where outputs of the running cell go (set by the runner per cell).</summary>
-    internal CellOutputs? Outputs { get; set; }
+    /// <summary>Where outputs of the calling thread's cell go (the session tracks it per cell).</summary>
+    internal CellOutputs? Outputs => CellSession.Outputs;
 
     /// <summary>Shows a value now (display_data), formatted as HTML when its type has a formatter; optionally only the given MIME types.</summary>
     public void display(object? value, params string[] mimeTypes) => Outputs?.Data(Formatting.Format(value, mimeTypes));
