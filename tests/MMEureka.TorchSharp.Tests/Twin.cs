@@ -10,9 +10,11 @@ internal static class Twin
     public static void RequireLibTorch()
     {
         bool ok = LibTorch.TryLoad(out var why);
-        if (!ok) Console.Error.WriteLine($"MMEureka.TorchSharp.Tests skipped: {why}");
+        if (!ok && Interlocked.Exchange(ref _told, 1) == 0) Console.Error.WriteLine($"MMEureka.TorchSharp.Tests skipped: {why}");
         Skip.IfNot(ok, why);
     }
+
+    static int _told;
 
     /// <summary>The tiny preset's shape with a shorter text window (faster), as the engine initialises it.</summary>
     public static MiniVlmConfig Tiny => MiniVlmConfig.ForPreset("tiny") with { MaxTextLen = 64 };
