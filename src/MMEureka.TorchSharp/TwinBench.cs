@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MMEureka.Cli.Bench;
 using MMEureka.Models;
 using MMEureka.Torch;
 using static TorchSharp.torch;
@@ -7,16 +8,15 @@ using Engine = MMEureka.Torch.torch;
 namespace MMEureka.Twin;
 
 /// <summary>libtorch's numbers at one thread count (the items of <c>mmeureka bench engine</c>, measured the same way).</summary>
-/// <param name="Threads">libtorch intra-op threads (torch.set_num_threads).</param>
+/// <param name="Threads">libtorch intra-op threads (torch.set_num_threads); for the engine's row, the cores it uses.</param>
 /// <param name="TrainStepMs">Median ms of one forward + backward + AdamW step of the benchmark GPT on [32, 96] tokens.</param>
 /// <param name="GenerateTokS">KV-cache sampling of the benchmark GPT, tokens/s, by batch (8, 64).</param>
 /// <param name="VlmTokS">MiniVlm sampling through <see cref="TwinSampler"/>, generated tokens/s at batch 64.</param>
 public sealed record TwinBenchRow(int Threads, double TrainStepMs, IReadOnlyDictionary<string, double> GenerateTokS, double VlmTokS);
 
-/// <summary>The twin's benchmark: a row per thread count, the engine's MiniVlm sampling measured in the same process on
-/// the same weights and prompts, and the machine's load when it started.</summary>
-public sealed record TwinBenchResult(string LibTorch, IReadOnlyList<TwinBenchRow> ByThreads, double EngineVlmTokS,
-    int EngineThreads, double LoadAverage1m);
+/// <summary>The twin's benchmark: the engine's row (its own benchmark code, all cores), then libtorch's row per thread
+/// count, in one process, on the same weights and prompts; and the machine's load when it started.</summary>
+public sealed record TwinBenchResult(string LibTorch, TwinBenchRow Engine, IReadOnlyList<TwinBenchRow> ByThreads, double LoadAverage1m);
 
 /// <summary>
 /// libtorch as the engine's speed peer: the benchmark GPT's train step and KV-cache sampling (the shapes, warm-up and
@@ -37,11 +37,27 @@ public static class TwinBench
     {
         LibTorch.EnsureLoaded();
         double load = ReadLoadAverage();
-        var (engineVlm, tokenizer) = checkpoint != null ? (MiniVlm.Load(checkpoint, out var t), t) : (new MiniVlm(new MiniVlmConfig()), new Tokenizer());
-        using var twinVlm = new TwinVlm(engineVlm.Config);
-        TwinCheckpoint.CopyInto(twinVlm, SafeTensors.Parse(SafeTensors.Serialize(engineVlm.named_parameters()
+        var (policy, tokenizer) = checkpoint != null ? (MiniVlm.Load(checkpoint, out var t), t) : (new MiniVlm(new MiniVlmConfig()), new Tokenizer());
+        using var twinVlm = new TwinVlm(policy.Config);
+        TwinCheckpoint.CopyInto(twinVlm, SafeTensors.Parse(SafeTensors.Serialize(policy.named_parameters()
             .Select(np => new SafeTensorEntry(np.name, np.parameter.shape, np.parameter.data<float>()))), "engine"), "engine");
-        var (pixels, prompts) = VlmInputs(engineVlm.Config, tokenizer);
+        var (pixels, prompts) = VlmInputs(policy.Config, tokenizer);
+
+        // The engine first: libtorch's OpenMP threads keep spinning for a while after their last parallel region and
+        // would slow whatever runs next.
+        var engineTrain = EngineBenchmark.TrainStepSeconds(new BenchGptConfig(), quick) * 1e3;
+        log($"engine ({Environment.ProcessorCount} cores): train step {engineTrain:F1} ms");
+        Engine.manual_seed(0);
+        var gpt = new BenchGpt(new BenchGptConfig());
+        var engineGen = new Dictionary<string, double>();
+        foreach (int b in GenerateBatches)
+        {
+            engineGen[b.ToString()] = EngineBenchmark.GenerateTokensPerSecond(gpt, b, quick);
+            log($"engine: GPT sampling batch {b}: {engineGen[b.ToString()]:F0} tok/s");
+        }
+        double engineVlmTokS = VlmTokensPerSecond((px, pr, cfg) => Sampler.Sample(policy, tokenizer, px, pr, cfg), pixels, prompts, quick);
+        log($"engine: MiniVlm sampling batch {VlmBatch}: {engineVlmTokS:F0} tok/s");
+        var engine = new TwinBenchRow(Environment.ProcessorCount, engineTrain, engineGen, engineVlmTokS);
 
         var rows = new List<TwinBenchRow>();
         foreach (int n in threads)
@@ -60,9 +76,7 @@ public static class TwinBench
             log($"libtorch {n} thread(s): MiniVlm sampling batch {VlmBatch}: {vlm:F0} tok/s");
             rows.Add(new TwinBenchRow(n, train, gen, vlm));
         }
-        double engine = VlmTokensPerSecond((px, pr, cfg) => Sampler.Sample(engineVlm, tokenizer, px, pr, cfg), pixels, prompts, quick);
-        log($"engine ({Environment.ProcessorCount} cores): MiniVlm sampling batch {VlmBatch}: {engine:F0} tok/s");
-        return new TwinBenchResult(LibTorch.Describe(), rows, engine, Environment.ProcessorCount, load);
+        return new TwinBenchResult(LibTorch.Describe(), engine, rows, load);
     }
 
     /// <summary>Median seconds of one train step after a steady-state warm-up (3 s; 1 s with <paramref name="quick"/>).</summary>
