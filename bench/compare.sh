@@ -69,3 +69,20 @@ fi
 
 echo
 "$python" bench/compare_report.py --ours "$out/ours.json" --torch "$out/torch.json" "${cblas_args[@]}"
+
+# --- libtorch 2.10 through TorchSharp (optional): our ratios against it beside those against PyTorch 1.13 above.
+# Runs only where the twin is built (dotnet build src/MMEureka.TorchSharp -c Release, about 600 MB of libtorch) and
+# loads (on Debian 12 / Ubuntu 22.04 after bash environment/setup.sh --torchsharp); otherwise one line says so.
+twin=artifacts/bin/MMEureka.TorchSharp/release/MMEureka.TorchSharp
+if [ -x "$twin" ] && [ "$build" = 1 ]; then
+  step "dotnet build (TorchSharp twin)" "$out/build-twin.log" dotnet build -c Release src/MMEureka.TorchSharp -nologo -v q
+fi
+if [ -x "$twin" ] && "$twin" status > "$out/twin-status.txt" 2>&1; then
+  twin_threads=(--threads 1,2); [ ${#single[@]} -gt 0 ] && twin_threads=(--threads 1)
+  step "TorchSharp twin bench" "$out/twin.json" "${pin[@]}" "$twin" bench --json "${quick[@]}" "${twin_threads[@]}"
+  echo
+  "$python" bench/compare_torchsharp.py --ours "$out/ours.json" --torch "$out/torch.json" --twin "$out/twin.json"
+else
+  echo
+  echo "libtorch 2.10 column skipped: $( [ -x "$twin" ] && head -c 300 "$out/twin-status.txt" || echo "the TorchSharp twin is not built (dotnet build src/MMEureka.TorchSharp -c Release)")"
+fi

@@ -6,6 +6,11 @@
 #   python3-torch         PyTorch 1.13 CPU for parity checks and side-by-side benchmarks (skipped with --ci)
 #   chromium              renders charts in headless screenshots (skipped with --ci)
 set -euo pipefail
+# Separate, opt-in step: bash environment/setup.sh --torchsharp (does only this). TorchSharp 0.107's native library
+# needs GCC 13's libstdc++ (GLIBCXX_3.4.32) for one symbol; on Debian 12 / Ubuntu 22.04 this restores the twin
+# (libtorch, about 600 MB) and prepares a patched private copy in artifacts/torchsharp-native/ (patchelf, g++) rather
+# than asking users to upgrade the system's C++ runtime. Nothing else in the project needs it.
+if [ "${1:-}" = "--torchsharp" ]; then exec bash "$(dirname "$0")/../src/MMEureka.TorchSharp/Native/prepare.sh"; fi
 ci=0; [ "${1:-}" = "--ci" ] && ci=1
 pkgs=(libopenblas0-pthread python3-nbformat jupyter-client jupyter-core python3-nbclient)
 [ $ci = 0 ] && pkgs+=(python3-torch python3-numpy chromium)

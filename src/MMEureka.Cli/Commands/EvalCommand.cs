@@ -25,10 +25,23 @@ internal static class EvalCommand
         var batch = new Option<int>("--batch-size") { Description = "Rows sampled together.", DefaultValueFactory = _ => 64 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var samplesOut = new Option<string?>("--samples-out") { Description = "Write every response with its scores to this JSONL file." };
+        var device = new Option<string>("--device") { Description = "cpu (the engine) or cuda / cuda:N (the TorchSharp twin's executable; README, TorchSharp).", DefaultValueFactory = _ => "cpu" };
         var command = new Command("eval", "Evaluate a policy checkpoint on a MiniK12 split with the rule rewards.")
-            { checkpoint, data, split, samples, temperature, limit, blank, seed, batch, json, samplesOut };
+            { checkpoint, data, split, samples, temperature, limit, blank, seed, batch, json, samplesOut, device };
         command.SetAction(parse => CliErrors.Run(() =>
         {
+            if (parse.GetValue(device) is { } dev && dev != "cpu")
+            {
+                if (parse.GetValue(samplesOut) != null) throw new ArgumentException("--samples-out is not supported with --device (the twin prints the report only)");
+                return MMEureka.Interop.TorchSharpTwin.RunAttached([
+                    "eval", "--device", dev, "--checkpoint", Path.GetFullPath(parse.GetValue(checkpoint)!), "--data", Path.GetFullPath(parse.GetValue(data)!),
+                    "--split", parse.GetValue(split)!, "--samples", parse.GetValue(samples).ToString(), "--seed", parse.GetValue(seed).ToString(),
+                    "--batch-size", parse.GetValue(batch).ToString(),
+                    .. parse.GetValue(temperature) is { } t ? new[] { "--temperature", t.ToString(System.Globalization.CultureInfo.InvariantCulture) } : [],
+                    .. parse.GetValue(limit) is { } lim ? new[] { "--limit", lim.ToString() } : [],
+                    .. parse.GetValue(blank) ? new[] { "--blank-images" } : [],
+                    .. parse.GetValue(json) ? new[] { "--json" } : []]);
+            }
             int k = parse.GetValue(samples);
             var config = new EvalConfig
             {

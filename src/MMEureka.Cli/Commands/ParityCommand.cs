@@ -29,8 +29,24 @@ internal static class ParityCommand
             Console.WriteLine($"wrote {Path.Combine(dir.FullName, "config.json")} and block.safetensors; check with: python3 bench/parity.py block {dir.FullName}");
             return 0;
         });
-        var parity = new Command("parity", "Fixtures for the PyTorch parity checks in bench/parity.py.");
+        var parity = new Command("parity", "Fixtures for the PyTorch parity checks in bench/parity.py; the TorchSharp twin's in-process check.");
         parity.Subcommands.Add(block);
+        parity.Subcommands.Add(TorchSharp());
         return parity;
+    }
+
+    /// <summary><c>parity torchsharp --checkpoint DIR [--seed N] [--json]</c>: the engine and the TorchSharp twin in one
+    /// process (the twin's executable), logits and SFT-loss gradients within 1e-4.</summary>
+    static Command TorchSharp()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder.", Required = true };
+        var seed = new Option<long>("--seed") { Description = "Seed of the random images and tokens.", DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var command = new Command("torchsharp", "Engine vs its TorchSharp twin on one checkpoint: logits, SFT loss and gradients (needs the twin built: README, TorchSharp).")
+            { checkpoint, seed, json };
+        command.SetAction(parse => MMEureka.Interop.TorchSharpTwin.RunAttached([
+            "parity", "--checkpoint", Path.GetFullPath(parse.GetValue(checkpoint)!), "--seed", parse.GetValue(seed).ToString(),
+            .. parse.GetValue(json) ? new[] { "--json" } : []]));
+        return command;
     }
 }

@@ -51,8 +51,18 @@ public sealed record EvalReport(EvalConfig Config, double Accuracy, double Forma
 /// </summary>
 public static class Evaluator
 {
+    /// <summary>Generates one response per row (images, prompts, sampling settings, one seed per row): the engine's
+    /// <see cref="Sampler.Sample"/>, or another implementation of the same policy (the TorchSharp twin on a GPU).</summary>
+    public delegate SampleResult[] BatchSampler(IReadOnlyList<float[]> pixels, IReadOnlyList<int[]> prompts,
+        SamplingConfig config, IReadOnlyList<long> rowSeeds);
+
     /// <summary>Evaluates <paramref name="model"/> on <paramref name="problems"/>.</summary>
     public static EvalReport Run(MiniVlm model, Tokenizer tokenizer, IReadOnlyList<Problem> problems, EvalConfig config)
+        => Run((pixels, prompts, sampling, seeds) => Sampler.Sample(model, tokenizer, pixels, prompts, sampling, seeds),
+            problems, tokenizer, config);
+
+    /// <summary>Evaluates the policy behind <paramref name="sample"/> on <paramref name="problems"/>.</summary>
+    public static EvalReport Run(BatchSampler sample, IReadOnlyList<Problem> problems, Tokenizer tokenizer, EvalConfig config)
     {
         config.Validate();
         if (problems.Count == 0) throw new ArgumentException("no problems to evaluate");
@@ -70,7 +80,7 @@ public static class Evaluator
             var pixels = chunk.Select(r => PolicyPrompt.Pixels(problems[r.problem], config.BlankImages)).ToList();
             var prompts = chunk.Select(r => PolicyPrompt.Encode(tokenizer, problems[r.problem])).ToList();
             var seeds = chunk.Select(r => Sampler.RowSeed(config.Seed, r.problem * k + r.sample)).ToList();
-            var results = Sampler.Sample(model, tokenizer, pixels, prompts, sampling, seeds);
+            var results = sample(pixels, prompts, sampling, seeds);
             for (int j = 0; j < chunk.Count; j++) responses[chunk[j].problem, chunk[j].sample] = results[j];
         }
 
