@@ -33,8 +33,9 @@ internal static class RlCommand
         klEstimator.AcceptOnlyFromAmong("k1", "k2", "k3");
         var evalEvery = new Option<int?>("--eval-every") { Description = "Greedy evaluation every N steps." };
         var seed = new Option<long?>("--seed") { Description = "Seed of prompts, draws and minibatch order." };
+        var printOpenRlhf = new Option<bool>("--print-openrlhf") { Description = "Print the flags of MM-EUREKA's OpenRLHF train_ppo_ray that match this recipe, and exit." };
         var command = new Command("rl", "Rule-based RL (accuracy + format rewards) from an SFT checkpoint; writes config.json, metrics.jsonl, samples.jsonl and checkpoint/ under --out.")
-            { algo, init, preset, data, output, resume, force, noFilter, filter, epochs, lr, steps, groupSize, prompts, klCoef, klEstimator, evalEvery, seed };
+            { algo, init, preset, data, output, resume, force, noFilter, filter, epochs, lr, steps, groupSize, prompts, klCoef, klEstimator, evalEvery, seed, printOpenRlhf };
         command.Subcommands.Add(RlLossCommand.Create());
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -53,6 +54,12 @@ internal static class RlCommand
             if (parse.GetValue(evalEvery) is { } ev) c = c with { EvalEvery = ev };
             if (parse.GetValue(seed) is { } sd) c = c with { Seed = sd };
             c.Validate();
+            if (parse.GetValue(printOpenRlhf))
+            {
+                Console.WriteLine(string.Join(" \\\n", c.OpenRlhfFlags().Where(l => !l.StartsWith('#')).Select(l => "  " + l)));
+                foreach (var note in c.OpenRlhfFlags().Where(l => l.StartsWith('#'))) Console.WriteLine(note);
+                return 0;
+            }
             if (parse.GetValue(resume) && parse.GetValue(force)) throw new ArgumentException("--resume and --force exclude each other");
             string checkpoint = parse.GetValue(init) ?? throw new ArgumentException("--init is required: the SFT checkpoint to start from (e.g. runs/sft-quick/checkpoint)");
             if (!File.Exists(Path.Combine(checkpoint, MiniVlm.WeightsFile)))

@@ -138,6 +138,45 @@ public sealed record RlConfig
         return this;
     }
 
+    /// <summary>
+    /// The flags of MM-EUREKA's OpenRLHF fork (<c>train_ppo_ray</c>) that carry this recipe to GPUs, with the scale
+    /// settings (batch sizes, learning rate, lengths) left as they are here: a user rescales them for a real model.
+    /// Lines starting with # say what has no flag.
+    /// </summary>
+    public IReadOnlyList<string> OpenRlhfFlags()
+    {
+        var f = new List<string>
+        {
+            "--advantage_estimator " + (Estimator switch
+            {
+                AdvantageEstimator.Rloo => "rloo",
+                AdvantageEstimator.ReinforceBaseline => "reinforce_baseline",
+                AdvantageEstimator.GroupNorm or AdvantageEstimator.CpgdStd => "group_norm",
+                _ => "cpgd",
+            }),
+            $"--n_samples_per_prompt {GroupSize}",
+            $"--rollout_batch_size {PromptsPerStep}",
+            $"--train_batch_size {PromptsPerStep * GroupSize / MiniBatches}",
+            $"--max_epochs {Epochs}",
+            $"--actor_learning_rate {LearningRate:G3}",
+            $"--temperature {Temperature:G3}",
+            $"--generate_max_len {MaxNewTokens}",
+            $"--eps_clip {Loss.Eps:G3}",
+        };
+        if (Objective is PolicyObjective.Cpg or PolicyObjective.Cpgd) f.Add("--use_cpg_loss");
+        if (Objective is PolicyObjective.Cpgd or PolicyObjective.Pgd) f.Add($"--use_policy_drift --policy_drift_coef {Loss.DriftAlpha:G3}");
+        if (Estimator == AdvantageEstimator.CpgdClipFilterLike) f.Add("--use_clip_filter_like_weight");
+        if (Filter) f.Add($"--enable_accuracy_filter --accuracy_lower_bound {FilterLow:G3} --accuracy_upper_bound {FilterHigh:G3}");
+        if (Loss.KlCoef > 0) f.Add($"--init_kl_coef {Loss.KlCoef:G3} --use_kl_loss --kl_estimator {Loss.KlEstimator.ToString().ToLowerInvariant()}");
+        else f.Add("--init_kl_coef 0");
+        f.Add("--freeze_prefix visual");
+        f.Add("# --freeze_prefix keeps the vision tower frozen; its value depends on the model's parameter names");
+        if (Objective == PolicyObjective.DualClip) f.Add($"# dual clip: MM-EUREKA's loss clamps the ratio at {Loss.DualClipC:G3} itself (no flag)");
+        if (Objective is PolicyObjective.NoClip or PolicyObjective.Pg or PolicyObjective.Pgd) f.Add($"# objective {Objective}: no flag in the fork; it is an ablation of this project");
+        if (Aggregation != LossAggregation.SeqMean) f.Add($"# aggregation {Aggregation}: the fork averages token means per sequence");
+        return f;
+    }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
