@@ -19,6 +19,7 @@ public static class Program
                      RewardCommand.Create(),
                      ModelCommand.Create(),
                      SftCommand.Create(),
+                     RlCommand.Create(),
                      EvalCommand.Create(),
                      BenchCommand.Create(),
                      ParityCommand.Create(),
