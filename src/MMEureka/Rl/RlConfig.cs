@@ -86,7 +86,18 @@ public sealed record RlConfig
         },
         "quick" => new RlConfig(),
         "full" => new RlConfig { Preset = "full", Steps = 600, PromptsPerStep = 32, MiniBatches = 4, EvalEvery = 50, CheckpointEvery = 50 },
-        _ => throw new ArgumentException($"unknown preset '{preset}' (expected tiny, quick or full)"),
+        "stress" => Stress,
+        _ => throw new ArgumentException($"unknown preset '{preset}' (expected {string.Join(", ", Presets)})"),
+    };
+
+    /// <summary>The preset names <see cref="ForPreset"/> knows.</summary>
+    public static IReadOnlyList<string> Presets { get; } = ["tiny", "quick", "full", "stress"];
+
+    // CPGD's unstable regime at toy scale (STRESS-NOTE).
+    private static RlConfig Stress => new()
+    {
+        Preset = "stress", Steps = 15, PromptsPerStep = 4, GroupSize = 8, MiniBatches = 4, Epochs = 4, TruncatedIs = false,
+        LearningRate = 2e-4, EvalEvery = 5, EvalProblems = 100, CheckpointEvery = 5,
     };
 
     /// <summary>The recipe names <see cref="ForAlgo"/> knows.</summary>
@@ -104,7 +115,9 @@ public sealed record RlConfig
             // MM-Eureka's released code: ratio clamped at 3 before PPO-clip (= dual clip, c 3), online filter on.
             "mm_eureka" => b with { Objective = PolicyObjective.DualClip, Filter = true },
             // CPGD's released recipe: clipped log-ratio + drift 0.01 (c 2), STD omega, no filter, no reference KL.
-            "cpgd" => b with { Objective = PolicyObjective.Cpgd, Estimator = AdvantageEstimator.CpgdStd },
+            // With epochs > 1 it keeps the paper's truncated importance weight even where the preset (stress) turns it off
+            // for the baselines, which train their later epochs against pi_old as plain PPO does.
+            "cpgd" => b with { Objective = PolicyObjective.Cpgd, Estimator = AdvantageEstimator.CpgdStd, TruncatedIs = true },
             "rloo" => b with { Estimator = AdvantageEstimator.Rloo },
             "reinforce_pp" => b with { Estimator = AdvantageEstimator.ReinforceBaseline },
             // Dr. GRPO: R - mean, loss summed over tokens and divided by responses x generation cap.
@@ -137,6 +150,9 @@ public sealed record RlConfig
             throw new ArgumentException($"rl filter range must satisfy 0 <= low <= high <= 1, got [{FilterLow}, {FilterHigh}]");
         return this;
     }
+
+    /// <summary>config.json's serializer settings (snake_case, enums by name).</summary>
+    internal static JsonSerializerOptions JsonOptions => Json;
 
     private static readonly JsonSerializerOptions Json = new()
     {
