@@ -73,7 +73,13 @@ internal static class RlCommand
                 Console.Error.WriteLine($"error: stopped: {result.Stopped}; the last good checkpoint is {result.Checkpoint}");
                 return 1;
             }
-            Console.WriteLine($"step {result.Step}: test accuracy {result.LastEval?.Accuracy:P1}, OOD {result.LastOodEval?.Accuracy:P1} (greedy); " +
+            // Final greedy evaluation on the whole test and OOD splits (the periodic one uses their first problems only).
+            var greedy = new Eval.EvalConfig { MaxNewTokens = c.MaxNewTokens };
+            var test = Eval.Evaluator.Run(trainer.Model, new Tokenizer(), splits.Test, greedy);
+            var ood = Eval.Evaluator.Run(trainer.Model, new Tokenizer(), splits.Ood, greedy);
+            EvalCommand.WriteReport(Path.Combine(trainer.Folder.Dir, "eval-test.json"), test);
+            EvalCommand.WriteReport(Path.Combine(trainer.Folder.Dir, "eval-ood.json"), ood);
+            Console.WriteLine($"step {result.Step}: test accuracy {test.Accuracy:P1} ({splits.Test.Count} problems), OOD {ood.Accuracy:P1} ({splits.Ood.Count}), greedy; " +
                               $"total {clock.Elapsed.TotalMinutes:F1} min; checkpoint {result.Checkpoint}");
             return 0;
         }));

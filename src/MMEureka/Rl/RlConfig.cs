@@ -37,9 +37,9 @@ public sealed record RlConfig
     public int MaxFilterRounds { get; init; } = 4;
 
     /// <summary>Rollout batches (one per step).</summary>
-    public int Steps { get; init; } = 120;
+    public int Steps { get; init; } = 80;
     /// <summary>Prompts per rollout batch.</summary>
-    public int PromptsPerStep { get; init; } = 16;
+    public int PromptsPerStep { get; init; } = 8;
     /// <summary>Responses per prompt (G).</summary>
     public int GroupSize { get; init; } = 8;
     /// <summary>Optimizer steps per epoch over the rollout batch.</summary>
@@ -64,7 +64,7 @@ public sealed record RlConfig
     /// <summary>Greedy evaluation every this many steps (and at step 0 and the end); 0 = start and end only.</summary>
     public int EvalEvery { get; init; } = 20;
     /// <summary>Test (and OOD) problems evaluated (the first ones of each split).</summary>
-    public int EvalProblems { get; init; } = 500;
+    public int EvalProblems { get; init; } = 200;
     /// <summary>Also evaluate the OOD split.</summary>
     public bool EvalOod { get; init; } = true;
     /// <summary>Checkpoint every this many steps (and at the end).</summary>
@@ -85,13 +85,13 @@ public sealed record RlConfig
             EvalEvery = 0, EvalProblems = 16, CheckpointEvery = 2, LearningRate = 1e-4, MaxFilterRounds = 2,
         },
         "quick" => new RlConfig(),
-        "full" => new RlConfig { Preset = "full", Steps = 600, PromptsPerStep = 32, MiniBatches = 4, EvalEvery = 50, CheckpointEvery = 50 },
+        "full" => new RlConfig { Preset = "full", Steps = 400, PromptsPerStep = 16, MiniBatches = 4, EvalEvery = 50, EvalProblems = 500, CheckpointEvery = 50 },
         "stress" => Stress,
         _ => throw new ArgumentException($"unknown preset '{preset}' (expected {string.Join(", ", Presets)})"),
     };
 
     /// <summary>The preset names <see cref="ForPreset"/> knows.</summary>
-    public static IReadOnlyList<string> Presets { get; } = ["tiny", "quick", "full", "stress"];
+        "full" => new RlConfig { Preset = "full", Steps = 400, PromptsPerStep = 16, MiniBatches = 4, EvalEvery = 50, EvalProblems = 500, CheckpointEvery = 50 },
 
     // CPGD's unstable regime at toy scale (STRESS-NOTE).
     private static RlConfig Stress => new()

@@ -32,7 +32,6 @@ public sealed class RlTrainer
     private readonly List<(string name, Tensor parameter)> _parameters;
     private readonly Torch.Modules.AdamW _optimizer;
     private readonly MiniVlm? _reference;
-    private readonly string _init;
 
     /// <summary>The policy being trained.</summary>
     public MiniVlm Model { get; }
@@ -45,14 +44,16 @@ public sealed class RlTrainer
         IReadOnlyList<Problem> ood, string runDir)
     {
         _c = config.Validate();
-        _init = Path.GetFullPath(init);
         Model = MiniVlm.Load(init, out _tokenizer);
         _train = config.TrainProblems > 0 ? train.Take(config.TrainProblems).ToList() : train;
         if (_train.Count == 0) throw new ArgumentException("no training problems");
         _test = test.Take(config.EvalProblems).ToList();
         _ood = config.EvalOod ? ood.Take(config.EvalProblems).ToList() : [];
         var json = JsonNode.Parse(config.ToJson())!.AsObject();
-        json["init"] = _init; // a resumed run must start from the same policy
+        // A resumed (or reused) run must start from the same policy: its weights' hash, not its path, so that a run
+        // folder stays valid when the project is moved or cloned.
+        json["init_sha256"] = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            File.ReadAllBytes(Path.Combine(init, MiniVlm.WeightsFile)))).ToLowerInvariant();
         Folder = new RunFolder(runDir, json.ToJsonString(new() { WriteIndented = true }));
         foreach (var p in Model.vision.parameters()) p.requires_grad_(false);
         _parameters = Model.named_parameters().Where(p => !p.name.StartsWith("vision.", StringComparison.Ordinal)).ToList();
@@ -322,7 +323,7 @@ public sealed class RlTrainer
     {
         int step = Folder.StateStep(Folder.Resume(_c.Seed, "samples.jsonl"));
         var saved = MiniVlm.Load(Folder.CheckpointDir);
-        if (saved.Config != Model.Config) throw new InvalidDataException($"{Folder.CheckpointDir}: model shape differs from {_init}");
+        if (saved.Config != Model.Config) throw new InvalidDataException($"{Folder.CheckpointDir}: model shape differs from the initial policy's");
         Model.load_state_dict(saved.state_dict());
         _optimizer.load_state(Path.Combine(Folder.CheckpointDir, "optimizer.safetensors"), _parameters);
         return step;
