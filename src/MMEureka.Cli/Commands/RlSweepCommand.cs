@@ -58,7 +58,7 @@ internal static class RlSweepCommand
                 lastPrint = DateTime.UtcNow;
                 string Num(string key, string f) => m[key] is { } v ? v.GetValue<double>().ToString(f, CultureInfo.InvariantCulture) : "-";
                 string test = m["eval_accuracy"] is { } a ? $" test {a.GetValue<double>() * 100:F1}%" : "";
-                Console.WriteLine($"{head} step {p.Step.Step}/{p.Step.TotalSteps} acc {Num("accuracy", "P0")} len {Num("completion_length", "F0")} " +
+                Console.WriteLine($"{head} step {p.Step.Step}/{p.Step.TotalSteps} acc {(m["accuracy"] is { } ra ? $"{ra.GetValue<double>() * 100:F0}%" : "-")} len {Num("completion_length", "F0")} " +
                                   $"ratio_max {Num("ratio_max", "F2")}{test}{eta}");
             });
             Console.WriteLine($"{"algo",-13} {"seed",4} {"best",6} {"final",6} {"ood",6} {"ratio",8} {"len",6} {"overall",7}  collapsed");
