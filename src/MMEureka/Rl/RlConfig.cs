@@ -91,7 +91,7 @@ public sealed record RlConfig
     };
 
     /// <summary>The preset names <see cref="ForPreset"/> knows.</summary>
-        "full" => new RlConfig { Preset = "full", Steps = 400, PromptsPerStep = 16, MiniBatches = 4, EvalEvery = 50, EvalProblems = 500, CheckpointEvery = 50 },
+    public static IReadOnlyList<string> Presets { get; } = ["tiny", "quick", "full", "stress"];
 
     // CPGD's unstable regime at toy scale: the ingredients the paper names (no filter, large updates, several epochs)
     // pushed as far as this machine's time allows. 4 prompts x 8 responses trained as 4 one-group minibatches x 4
