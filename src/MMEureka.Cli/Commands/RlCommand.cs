@@ -15,8 +15,8 @@ internal static class RlCommand
         var algo = new Option<string>("--algo") { Description = "Recipe: " + string.Join(", ", RlConfig.Algos) + ".", DefaultValueFactory = _ => "grpo" };
         algo.AcceptOnlyFromAmong([.. RlConfig.Algos]);
         var init = new Option<string?>("--init") { Description = "The SFT policy checkpoint to start from (e.g. runs/sft-quick/checkpoint)." };
-        var preset = new Option<string>("--preset") { Description = "tiny (CI), quick (a first run) or full.", DefaultValueFactory = _ => "quick" };
-        preset.AcceptOnlyFromAmong("tiny", "quick", "full");
+        var preset = new Option<string>("--preset") { Description = "tiny (CI), quick (a first run), full, or stress (CPGD's unstable regime).", DefaultValueFactory = _ => "quick" };
+        preset.AcceptOnlyFromAmong([.. RlConfig.Presets]);
         var data = new Option<string?>("--data") { Description = "MiniK12 folder. Default: data/generated/minik12[-tiny]." };
         var output = new Option<string?>("--out") { Description = "Run folder. Default: runs/rl-ALGO-PRESET." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint." };
@@ -34,9 +34,11 @@ internal static class RlCommand
         var evalEvery = new Option<int?>("--eval-every") { Description = "Greedy evaluation every N steps." };
         var seed = new Option<long?>("--seed") { Description = "Seed of prompts, draws and minibatch order." };
         var printOpenRlhf = new Option<bool>("--print-openrlhf") { Description = "Print the flags of MM-EUREKA's OpenRLHF train_ppo_ray that match this recipe, and exit." };
+        var set = SetOption();
         var command = new Command("rl", "Rule-based RL (accuracy + format rewards) from an SFT checkpoint; writes config.json, metrics.jsonl, samples.jsonl and checkpoint/ under --out.")
-            { algo, init, preset, data, output, resume, force, noFilter, filter, epochs, lr, steps, groupSize, prompts, klCoef, klEstimator, evalEvery, seed, printOpenRlhf };
+            { algo, init, preset, data, output, resume, force, noFilter, filter, epochs, lr, steps, groupSize, prompts, klCoef, klEstimator, evalEvery, seed, set, printOpenRlhf };
         command.Subcommands.Add(RlLossCommand.Create());
+        command.Subcommands.Add(RlSweepCommand.Create());
         command.SetAction(parse => CliErrors.Run(() =>
         {
             string presetName = parse.GetValue(preset)!, algoName = parse.GetValue(algo)!;
@@ -53,6 +55,7 @@ internal static class RlCommand
             if (parse.GetValue(klEstimator) is { } ke) c = c with { Loss = c.Loss with { KlEstimator = Enum.Parse<KlEstimator>(ke, ignoreCase: true) } };
             if (parse.GetValue(evalEvery) is { } ev) c = c with { EvalEvery = ev };
             if (parse.GetValue(seed) is { } sd) c = c with { Seed = sd };
+            c = RlOverrides.Apply(c, parse.GetValue(set) ?? []);
             c.Validate();
             if (parse.GetValue(printOpenRlhf))
             {
@@ -91,7 +94,15 @@ internal static class RlCommand
         return command;
     }
 
-    private static Data.MiniK12Config SftConfigData(string preset) => SftConfig.ForPreset(preset).Data;
+    /// <summary>The MiniK12 size of a preset (stress trains on the quick data).</summary>
+    internal static Data.MiniK12Config SftConfigData(string preset) => SftConfig.ForPreset(preset == "stress" ? "quick" : preset).Data;
+
+    /// <summary><c>--set key=value</c>, repeatable: any config.json field (see <see cref="RlOverrides"/>).</summary>
+    internal static Option<string[]> SetOption() => new("--set")
+    {
+        Description = "Override a config field, key=value with config.json's names (learning_rate=1e-4, epochs=4, estimator=cpgd_equal, loss.kl_coef=0.01); repeatable.",
+        AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore,
+    };
 
     private static RlResult Train(RlTrainer trainer, RlConfig c, bool resume, bool force)
     {

@@ -86,7 +86,29 @@ public sealed record RlConfig
         },
         "quick" => new RlConfig(),
         "full" => new RlConfig { Preset = "full", Steps = 400, PromptsPerStep = 16, MiniBatches = 4, EvalEvery = 50, EvalProblems = 500, CheckpointEvery = 50 },
-        _ => throw new ArgumentException($"unknown preset '{preset}' (expected tiny, quick or full)"),
+        "stress" => Stress,
+        _ => throw new ArgumentException($"unknown preset '{preset}' (expected {string.Join(", ", Presets)})"),
+    };
+
+    /// <summary>The preset names <see cref="ForPreset"/> knows.</summary>
+    public static IReadOnlyList<string> Presets { get; } = ["tiny", "quick", "full", "stress"];
+
+    // CPGD's unstable regime at toy scale: the ingredients the paper names (no filter, large updates, several epochs)
+    // pushed as far as this machine's time allows. 4 prompts x 8 responses trained as 4 one-group minibatches x 4
+    // epochs = 16 AdamW steps per rollout batch at 10x the quick preset's learning rate; the baselines' later epochs
+    // use pi_old as plain PPO does (truncated_is off; the cpgd recipe turns it back on). 100 test + 100 OOD problems
+    // every 5 steps. A first try with 8 prompts per step at lr 1e-4 took 150-265 s of training per step (load ~90 on
+    // 2 cores) and was cut to 4 prompts to fit 15 steps in half an hour.
+    // Measured (init runs/sft-quick-step800, seed 1, one run each; `rl sweep --preset stress --algos grpo,no_clip,cpgd`,
+    // 26-31 min per run at load ~95): the ratio spikes reproduce (largest ratio grpo 17151, no_clip 20288, cpgd 23;
+    // cpgd <= 10 after step 1), the accuracy collapse does not separate them: greedy test accuracy 23% at step 0,
+    // then at steps 5/10/15 grpo 20/18/17%, no_clip 8/15/17% (format 0.68 at step 5), cpgd 18/19/11% (format 0.73).
+    // By the sweep's rule only cpgd collapsed (final 12 points below its best). At this learning rate every recipe
+    // loses accuracy; a smaller one (or more seeds and steps) is the next thing to try.
+    private static RlConfig Stress => new()
+    {
+        Preset = "stress", Steps = 15, PromptsPerStep = 4, GroupSize = 8, MiniBatches = 4, Epochs = 4, TruncatedIs = false,
+        LearningRate = 2e-4, EvalEvery = 5, EvalProblems = 100, CheckpointEvery = 5,
     };
 
     /// <summary>The recipe names <see cref="ForAlgo"/> knows.</summary>
@@ -104,7 +126,9 @@ public sealed record RlConfig
             // MM-Eureka's released code: ratio clamped at 3 before PPO-clip (= dual clip, c 3), online filter on.
             "mm_eureka" => b with { Objective = PolicyObjective.DualClip, Filter = true },
             // CPGD's released recipe: clipped log-ratio + drift 0.01 (c 2), STD omega, no filter, no reference KL.
-            "cpgd" => b with { Objective = PolicyObjective.Cpgd, Estimator = AdvantageEstimator.CpgdStd },
+            // With epochs > 1 it keeps the paper's truncated importance weight even where the preset (stress) turns it off
+            // for the baselines, which train their later epochs against pi_old as plain PPO does.
+            "cpgd" => b with { Objective = PolicyObjective.Cpgd, Estimator = AdvantageEstimator.CpgdStd, TruncatedIs = true },
             "rloo" => b with { Estimator = AdvantageEstimator.Rloo },
             "reinforce_pp" => b with { Estimator = AdvantageEstimator.ReinforceBaseline },
             // Dr. GRPO: R - mean, loss summed over tokens and divided by responses x generation cap.
@@ -176,6 +200,9 @@ public sealed record RlConfig
         if (Aggregation != LossAggregation.SeqMean) f.Add($"# aggregation {Aggregation}: the fork averages token means per sequence");
         return f;
     }
+
+    /// <summary>config.json's serializer settings (snake_case, enums by name).</summary>
+    internal static JsonSerializerOptions JsonOptions => Json;
 
     private static readonly JsonSerializerOptions Json = new()
     {

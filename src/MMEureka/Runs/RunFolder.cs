@@ -42,6 +42,9 @@ public sealed class RunFolder
     public bool HasCompatibleCheckpoint =>
         File.Exists(TrainerStatePath) && File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) == _configJson;
 
+    /// <summary>True when config.json holds exactly these settings (whether or not a checkpoint exists yet).</summary>
+    public bool HasCompatibleConfig => File.Exists(ConfigPath) && File.ReadAllText(ConfigPath) == _configJson;
+
     /// <summary>
     /// Begins a new run: refuses a folder that already holds a checkpoint unless <paramref name="overwrite"/>
     /// (then clears it), empties metrics.jsonl and the other <paramref name="logs"/> (file names in the folder),
