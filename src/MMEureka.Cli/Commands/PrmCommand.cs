@@ -18,6 +18,31 @@ internal static class PrmCommand
         var command = new Command("prm", "The process reward model: train it on annotated step labels, or score one solution's steps.");
         command.Subcommands.Add(Train());
         command.Subcommands.Add(Score());
+        command.Subcommands.Add(GoldLabels());
+        return command;
+    }
+
+    private static Command GoldLabels()
+    {
+        var output = new Option<string>("--out") { Description = "Folder to write steps.jsonl into.", Required = true };
+        var data = new Option<string>("--data") { Description = "MiniK12 folder (its train split).", DefaultValueFactory = _ => SftData.DefaultDir("quick") };
+        var count = new Option<int?>("--problems") { Description = "Use only the first N train problems." };
+        var seed = new Option<long>("--seed") { Description = "Seed of the corrupted steps.", DefaultValueFactory = _ => 1 };
+        var command = new Command("gold-labels", "Write step labels made from gold solutions (no rollouts): each gold path, the gold thoughts " +
+                                                 "with a wrong answer, and the path cut at a step with one digit changed (exact labels, for tests and demos).")
+            { output, data, count, seed };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            if (parse.GetValue(count) is <= 0) throw new ArgumentException("--problems must be positive");
+            IReadOnlyList<Problem> train = MiniK12.Load(parse.GetValue(data)!, Split.Train, loadImages: false);
+            if (parse.GetValue(count) is { } n) train = train.Take(n).ToList();
+            var paths = PrmData.FromGold(train, parse.GetValue(seed));
+            string dir = parse.GetValue(output)!;
+            Directory.CreateDirectory(dir);
+            StepExample.WriteJsonl(Path.Combine(dir, "steps.jsonl"), paths.Select(p => p.Path));
+            Console.WriteLine($"wrote {paths.Count} paths ({paths.Sum(p => p.Path.Labels.Count)} step labels) for {train.Count} problems to {Path.Combine(dir, "steps.jsonl")}");
+            return 0;
+        }));
         return command;
     }
 
