@@ -30,6 +30,7 @@ public sealed class PrmCommandTests : IDisposable
     [InlineData("prm", "train", "--data", "x", "--labels", "fuzzy")]
     [InlineData("prm", "score", "--prm", "x", "--problem", "test-000001")]
     [InlineData("bon", "--prm", "x")]
+    [InlineData("bon", "--policy", "x", "--prm", "y", "--n")]
     [InlineData("bon", "--policy", "x", "--prm", "y", "--split", "train")]
     public void ParseErrorsAreReported(params string[] args) => Assert.NotEmpty(Program.BuildRoot().Parse(args).Errors);
 

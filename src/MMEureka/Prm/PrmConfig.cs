@@ -30,7 +30,7 @@ public sealed record PrmConfig
     /// without an answer are left out.</summary>
     public bool Outcome { get; init; }
     /// <summary>Optimizer steps (the budget; the same for soft, hard and the ORM so that they compare).</summary>
-    public int Steps { get; init; } = 600;
+    public int Steps { get; init; } = 300;
     /// <summary>Labelled paths per step.</summary>
     public int BatchSize { get; init; } = 16;
     /// <summary>Peak learning rate. MM-PRM used one tenth of its SFT rate (4e-6 vs 4e-5); the lr sweep of the
@@ -48,9 +48,9 @@ public sealed record PrmConfig
     /// so no held-out path shares a question with a training path).</summary>
     public double EvalFraction { get; init; } = 0.1;
     /// <summary>Evaluate every this many steps (and at the end); 0 = only at the end.</summary>
-    public int EvalEvery { get; init; } = 100;
+    public int EvalEvery { get; init; } = 50;
     /// <summary>Save a checkpoint every this many steps (and at the end).</summary>
-    public int CheckpointEvery { get; init; } = 200;
+    public int CheckpointEvery { get; init; } = 100;
     /// <summary>Paths used for training and evaluation (0 = all), the first ones of steps.jsonl.</summary>
     public int MaxExamples { get; init; }
     /// <summary>Seed of the held-out split and of the data order.</summary>
@@ -61,8 +61,8 @@ public sealed record PrmConfig
     {
         "tiny" => new PrmConfig { Preset = "tiny", Steps = 30, BatchSize = 8, EvalEvery = 15, CheckpointEvery = 15, LearningRate = 3e-4 },
         "quick" => new PrmConfig(),
-        // Three times the quick budget (MM-PRM trained 3 epochs over its 700k labels).
-        "full" => new PrmConfig { Preset = "full", Steps = 1800, EvalEvery = 300, CheckpointEvery = 300 },
+        // Four times the quick budget (MM-PRM trained 3 epochs over its 700k labels).
+        "full" => new PrmConfig { Preset = "full", Steps = 1200, EvalEvery = 200, CheckpointEvery = 200 },
         _ => throw new ArgumentException($"unknown preset '{preset}' (expected tiny, quick or full)"),
     };
 
