@@ -169,6 +169,79 @@ public static class BestOfN
         return candidates.Count == 1 ? $"{candidates[0].Numerator}/{candidates[0].Denominator}" : cleaned;
     }
 
+    /// <summary>
+    /// The candidates of <paramref name="problems"/> from <paramref name="path"/> when it was sampled with the same
+    /// settings (recorded beside it in <c>PATH.json</c>: policy folder, seed, candidates, temperature, token limit,
+    /// problem count and first id); otherwise sampled now and written there. With <paramref name="replace"/> false, a
+    /// file made with other settings is an error naming the field instead of being replaced.
+    /// </summary>
+    public static IReadOnlyList<BonProblem> LoadOrSample(string path, string policyDir, IReadOnlyList<Problem> problems, BonConfig config, bool replace = true)
+    {
+        config.Validate();
+        var settings = new JsonObject
+        {
+            ["policy"] = Path.GetFullPath(policyDir), ["seed"] = config.Seed, ["candidates"] = config.Candidates, ["temperature"] = config.Temperature,
+            ["max_new_tokens"] = config.MaxNewTokens, ["problems"] = problems.Count, ["first_problem"] = problems.Count > 0 ? problems[0].Id : null,
+        };
+        var sidecar = path + ".json";
+        if (File.Exists(path) && File.Exists(sidecar))
+        {
+            var saved = JsonNode.Parse(File.ReadAllText(sidecar)) as JsonObject;
+            var differs = settings.Select(kv => kv.Key).FirstOrDefault(k => saved?[k]?.ToJsonString() != settings[k]?.ToJsonString());
+            if (differs == null) return Load(path, problems);
+            if (!replace) throw new InvalidDataException($"{sidecar}: field {differs} is {saved?[differs]?.ToJsonString() ?? "missing"}, this run has {settings[differs]?.ToJsonString()}; delete {path} to sample again");
+        }
+        var policy = MiniVlm.Load(policyDir, out var tokenizer);
+        var sampled = Sample(policy, tokenizer, problems, config);
+        Save(path, sampled);
+        Runs.RunFolder.WriteAtomically(sidecar, settings.ToJsonString());
+        return sampled;
+    }
+
+    /// <summary>
+    /// The per-step scores of every candidate (flattened in problem then sample order) by the reward model in
+    /// <paramref name="checkpointDir"/>, read from <paramref name="cachePath"/> when it holds the scores of this
+    /// checkpoint (by its trainer.json step and path) on this many candidates, else computed and written there.
+    /// An outcome model (trainer.json says so) reads its one-tag input.
+    /// </summary>
+    public static double[][] LoadOrScore(string cachePath, string checkpointDir, IReadOnlyList<BonProblem> sampled, int batchSize = 32)
+    {
+        int count = sampled.Sum(p => p.Candidates.Count);
+        var stateFile = Path.Combine(checkpointDir, Runs.RunFolder.TrainerStateFile);
+        string key = Path.GetFullPath(checkpointDir) + "|" + (File.Exists(stateFile) ? File.ReadAllText(stateFile) : "") + "|" + count + "|" +
+                     string.Join(",", sampled.Take(3).Select(p => p.Problem.Id + ":" + p.Candidates[0].Response.Length));
+        if (File.Exists(cachePath))
+        {
+            var lines = File.ReadAllLines(cachePath);
+            if (lines.Length == count + 1 && lines[0] == JsonValue.Create(key)!.ToJsonString())
+                return lines.Skip(1).Select(l => JsonNode.Parse(l)!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray();
+        }
+        var model = MiniVlm.Load(checkpointDir, out var tokenizer);
+        bool outcome = PrmTrainer.IsOutcomeModel(checkpointDir);
+        var pixels = sampled.ToDictionary(p => p.Problem.Id, p => PolicyPrompt.Pixels(p.Problem));
+        var inputs = sampled.SelectMany(p => p.Candidates.Select(c => PrmInput.Build(tokenizer, pixels[p.Problem.Id],
+            PolicyPrompt.Encode(tokenizer, p.Problem), c.Solution, model.Config.MaxTextLen, outcome))).ToList();
+        var scores = StepScores.Score(model, inputs, batchSize);
+        var sb = new StringBuilder(JsonValue.Create(key)!.ToJsonString()).Append('\n');
+        foreach (var s in scores) sb.Append(new JsonArray(s.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()).ToJsonString()).Append('\n');
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(cachePath))!);
+        Runs.RunFolder.WriteAtomically(cachePath, sb.ToString());
+        return scores;
+    }
+
+    /// <summary>The candidates with the given step scores (flattened as <see cref="LoadOrScore"/> returns them) as
+    /// their PRM scores, and optionally an outcome model's (its one score per candidate).</summary>
+    public static IReadOnlyList<BonProblem> WithScores(IReadOnlyList<BonProblem> sampled, double[][] prm, double[][]? orm = null)
+    {
+        int at = 0;
+        return sampled.Select(p => new BonProblem(p.Problem, p.Candidates.Select(c =>
+        {
+            var scored = c with { Prm = prm[at], Orm = orm is null ? null : orm[at].Length > 0 ? orm[at][0] : 0 };
+            at++;
+            return scored;
+        }).ToList())).ToList();
+    }
+
     /// <summary>Writes the candidates with their scores as JSON lines (one per candidate), through a temporary file.</summary>
     public static void Save(string path, IReadOnlyList<BonProblem> problems)
     {
