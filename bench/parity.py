@@ -3,6 +3,7 @@
 
     parity.py block DIR                                       one transformer block: output and gradients
     parity.py vlm --checkpoint DIR --input IN.json --logits OUT.json   MiniVlm logits
+    parity.py prm --checkpoint DIR --scores SCORES.json       PRM step scores (mmeureka prm score --json)
     parity.py selftest                                        fixtures written by PyTorch itself, end to end
 
 Exit codes: 0 parity holds, 1 a difference exceeds its tolerance, 2 bad or missing input.
@@ -220,6 +221,55 @@ def check_vlm(checkpoint, in_path, out_path, log=print):
     return ok
 
 
+
+# ------------------------------------------------------------------------------------------------ prm
+
+PRM_TOL_ABS = 1e-4     # prm: max|engine - torch64| over the step scores p(yes)
+PRM_YES, PRM_NO, PRM_TAG = 8, 9, 7  # token ids of <yes>, <no>, <prm>
+
+
+def prm_scores(model, pixels, tokens, tags, dtype):
+    """Step scores: softmax over the (<yes>, <no>) logits output at each <prm> position, taking yes."""
+    logits = vlm_logits(model, pixels, tokens, dtype)
+    image = logits.shape[0] - len(tokens)
+    two = torch.tensor(np.stack([logits[image + t, [PRM_YES, PRM_NO]] for t in tags]) if tags else np.zeros((0, 2)),
+                       dtype=torch.float64)
+    return torch.softmax(two, dim=-1)[:, 0].numpy()
+
+
+def check_prm(checkpoint, scores_path, log=print):
+    """SCORES.json (from `mmeureka prm score --json`): pixels, tokens, tags (text positions of the <prm> tags)
+    and the engine's scores; PyTorch recomputes the scores from the checkpoint's weights."""
+    cfg = read_vlm_config(checkpoint)
+    obj = read_json(scores_path)
+    require_keys(scores_path, obj, ("pixels", "tokens", "tags", "scores"))
+    tmp_in = {"pixels": obj["pixels"], "tokens": obj["tokens"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        in_path = os.path.join(tmp, "in.json")
+        with open(in_path, "w") as f:
+            json.dump(tmp_in, f)
+        pixels, tokens = read_vlm_input(in_path, cfg)
+    tags = obj["tags"]
+    if not isinstance(tags, list) or not all(isinstance(t, int) and 0 <= t < len(tokens) for t in tags):
+        raise FileFormatError(f"{scores_path}: field tags must be a list of token positions in [0, {len(tokens)})")
+    bad = [t for t in tags if tokens[t] != PRM_TAG]
+    if bad:
+        raise FileFormatError(f"{scores_path}: tags {bad} do not point at <prm> tokens (id {PRM_TAG})")
+    engine = np.asarray(obj["scores"], dtype=np.float64)
+    if engine.shape != (len(tags),):
+        raise FileFormatError(f"{scores_path}: {engine.size} scores for {len(tags)} tags")
+    ref64 = prm_scores(load_vlm(checkpoint, cfg, torch.float64), pixels, tokens, tags, torch.float64)
+    ref32 = prm_scores(load_vlm(checkpoint, cfg, torch.float32), pixels, tokens, tags, torch.float32)
+    a, _ = diff(engine, ref64)
+    a32, _ = diff(ref32, ref64)
+    ok = a <= PRM_TOL_ABS
+    log(f"prm step scores ({len(tags)} steps): engine {np.round(engine, 5).tolist()}")
+    log(f"                          PyTorch {np.round(ref64, 5).tolist()}")
+    log(f"max abs diff {a:.2e}; PyTorch float32 vs float64: {a32:.2e}")
+    log(f"prm parity {'OK' if ok else 'FAILED'} (tolerance: absolute {PRM_TOL_ABS:g})")
+    return ok
+
+
 # ------------------------------------------------------------------------------------------- selftest
 
 def write_block_fixture(folder, cfg, seed, perturb=None, engine_causal=None):
@@ -397,6 +447,9 @@ def main():
     v.add_argument("--checkpoint", required=True)
     v.add_argument("--input", required=True)
     v.add_argument("--logits", required=True)
+    r = sub.add_parser("prm", help="compare PRM step scores (mmeureka prm score --json)")
+    r.add_argument("--checkpoint", required=True)
+    r.add_argument("--scores", required=True)
     sub.add_parser("selftest", help="check this script on fixtures written by PyTorch")
     args = ap.parse_args()
     try:
@@ -404,6 +457,8 @@ def main():
             ok = check_block(args.dir)
         elif args.cmd == "vlm":
             ok = check_vlm(args.checkpoint, args.input, args.logits)
+        elif args.cmd == "prm":
+            ok = check_prm(args.checkpoint, args.scores)
         else:
             ok = selftest()
     except FileFormatError as e:

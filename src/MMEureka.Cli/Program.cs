@@ -23,6 +23,8 @@ public static class Program
                      EvalCommand.Create(),
                      BenchCommand.Create(),
                      ParityCommand.Create(),
+                     PrmCommand.Create(),
+                     BonCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
