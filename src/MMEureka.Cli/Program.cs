@@ -21,6 +21,7 @@ public static class Program
                      EvalCommand.Create(),
                      BenchCommand.Create(),
                      ParityCommand.Create(),
+                     AnnotateCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
