@@ -25,8 +25,9 @@ internal static class AnnotateCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the annotation in --out (problems with a tree are skipped)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of the rollouts." };
         var concurrency = new Option<int?>("--concurrency") { Description = "Problems searched side by side (their rollouts share sampling batches)." };
+        var compare = new Option<int>("--compare-stepwise") { Description = "Afterwards, label the first N searched wrong solutions step by step (Math-Shepherd) and compare rollouts per label; writes stepwise.json.", DefaultValueFactory = _ => 0 };
         var command = new Command("annotate", "Label solution steps with Monte Carlo values by OmegaPRM's tree search (MM-PRM); writes trees/, steps.jsonl, trl.jsonl and summary.json under --out.")
-            { policy, preset, data, problems, k, budget, searches, output, resume, seed, concurrency };
+            { policy, preset, data, problems, k, budget, searches, output, resume, seed, concurrency, compare };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             string presetName = parse.GetValue(preset)!;
@@ -38,6 +39,7 @@ internal static class AnnotateCommand
             if (parse.GetValue(seed) is { } sd) config = config with { Seed = sd };
             if (parse.GetValue(concurrency) is { } c) config = config with { Concurrency = c };
             config.Validate();
+            if (parse.GetValue(compare) < 0) throw new ArgumentException("--compare-stepwise must be >= 0");
             string policyDir = parse.GetValue(policy)!;
             if (!File.Exists(Path.Combine(policyDir, MiniVlm.WeightsFile)))
                 throw new ArgumentException($"--policy {policyDir} is not a checkpoint folder (no {MiniVlm.WeightsFile})");
@@ -62,6 +64,12 @@ internal static class AnnotateCommand
             Console.WriteLine(summary.Describe());
             Console.WriteLine($"{rollouts.Rollouts:N0} rollouts ({rollouts.TokensGenerated:N0} tokens) sampled in {clock.Elapsed.TotalMinutes:F1} min " +
                               $"= {rollouts.Rollouts / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F1} rollouts/s; load average {LoadAverage()}");
+            if (parse.GetValue(compare) is > 0 and var solutions)
+            {
+                var comparison = StepwiseBaseline.Run(Annotator.ReadTrees(runDir), train.ToDictionary(p => p.Id), rollouts, config, solutions);
+                Runs.RunFolder.WriteAtomically(Path.Combine(runDir, "stepwise.json"), comparison.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                Console.WriteLine(comparison.Describe());
+            }
             return 0;
         }));
         return command;

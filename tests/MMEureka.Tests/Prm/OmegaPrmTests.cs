@@ -151,6 +151,30 @@ public sealed class OmegaPrmTests
     }
 
     [Fact]
+    public void PerStepEstimationFindsTheSameErrorAtAHigherCost()
+    {
+        var policy = new ScriptedPolicy(7, 5, 0.5);
+        var config = Config(searches: 1);
+        var trees = Search(policy, config, problems: 3, concurrency: 3);
+        var problems = trees.ToDictionary(t => t.ProblemId, t => ScriptedPolicy.MakeProblem(t.ProblemId));
+        var comparison = StepwiseBaseline.Run(trees, problems, policy, config, maxSolutions: 10);
+        Assert.Equal(3, comparison.Solutions.Count);
+        foreach (var s in comparison.Solutions)
+        {
+            Assert.Equal(5, s.BinaryFirstError);
+            Assert.Equal(5, s.StepwiseFirstError);
+            Assert.Equal(7 * 16, s.StepwiseRollouts); // every thought estimated, the answer judged
+            Assert.Equal(3 * 16, s.BinaryRollouts);
+            Assert.Equal(6, s.BinaryLabels); // steps 0..5, up to the first error
+            Assert.Equal(0, s.StepwiseMc[5]);
+            Assert.All(s.StepwiseMc.Take(5), m => Assert.True(m > 0));
+        }
+        Assert.Equal(1.0, comparison.FirstErrorAgreement);
+        Assert.Equal(48.0 / 6, comparison.BinaryRolloutsPerLabel, 9);
+        Assert.Equal(112.0 / 8, comparison.StepwiseRolloutsPerLabel, 9);
+    }
+
+    [Fact]
     public void TreesSurviveAJsonRoundTrip()
     {
         var tree = Search(new ScriptedPolicy(5, 2, 0.5), Config(searches: 3)).Single();
