@@ -25,9 +25,10 @@ internal static class AnnotateCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the annotation in --out (problems with a tree are skipped)." };
         var seed = new Option<long?>("--seed") { Description = "Seed of the rollouts." };
         var concurrency = new Option<int?>("--concurrency") { Description = "Problems searched side by side (their rollouts share sampling batches)." };
+        var stopAfter = new Option<double?>("--stop-after") { Description = "Minutes after which no new problem starts; the ones under way finish, data and summary cover what is done (--resume continues)." };
         var compare = new Option<int>("--compare-stepwise") { Description = "Afterwards, label the first N searched wrong solutions step by step (Math-Shepherd) and compare rollouts per label; writes stepwise.json.", DefaultValueFactory = _ => 0 };
         var command = new Command("annotate", "Label solution steps with Monte Carlo values by OmegaPRM's tree search (MM-PRM); writes trees/, steps.jsonl, trl.jsonl and summary.json under --out.")
-            { policy, preset, data, problems, k, budget, searches, output, resume, seed, concurrency, compare };
+            { policy, preset, data, problems, k, budget, searches, output, resume, seed, concurrency, compare, stopAfter };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             string presetName = parse.GetValue(preset)!;
@@ -40,6 +41,8 @@ internal static class AnnotateCommand
             if (parse.GetValue(concurrency) is { } c) config = config with { Concurrency = c };
             config.Validate();
             if (parse.GetValue(compare) < 0) throw new ArgumentException("--compare-stepwise must be >= 0");
+            if (parse.GetValue(stopAfter) is <= 0) throw new ArgumentException("--stop-after must be positive (minutes)");
+            TimeSpan? limit = parse.GetValue(stopAfter) is { } minutes ? TimeSpan.FromMinutes(minutes) : null;
             string policyDir = parse.GetValue(policy)!;
             if (!File.Exists(Path.Combine(policyDir, MiniVlm.WeightsFile)))
                 throw new ArgumentException($"--policy {policyDir} is not a checkpoint folder (no {MiniVlm.WeightsFile})");
@@ -60,7 +63,7 @@ internal static class AnnotateCommand
             Console.WriteLine($"annotate {presetName}: {train.Count} train problems, k {config.K}, max searches {config.MaxSearches}, " +
                               $"rollout budget {config.RolloutBudget}, L {config.LengthScale:G4}, {config.Concurrency} problems side by side -> {Path.GetFullPath(runDir)}");
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var summary = Annotate(config, train, rollouts, runDir, parse.GetValue(resume), source);
+            var summary = Annotate(config, train, rollouts, runDir, parse.GetValue(resume), source, limit);
             Console.WriteLine(summary.Describe());
             Console.WriteLine($"{rollouts.Rollouts:N0} rollouts ({rollouts.TokensGenerated:N0} tokens) sampled in {clock.Elapsed.TotalMinutes:F1} min " +
                               $"= {rollouts.Rollouts / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F1} rollouts/s; load average {LoadAverage()}");
@@ -75,7 +78,7 @@ internal static class AnnotateCommand
         return command;
     }
 
-    private static AnnotationSummary Annotate(OmegaPrmConfig config, IReadOnlyList<Problem> problems, IRolloutPolicy policy, string runDir, bool resume, JsonObject source)
+    private static AnnotationSummary Annotate(OmegaPrmConfig config, IReadOnlyList<Problem> problems, IRolloutPolicy policy, string runDir, bool resume, JsonObject source, TimeSpan? limit)
     {
         string Line(AnnotateProgress p) =>
             $"{p.ProblemsDone}/{p.ProblemsTotal} problems ({p.Kept} kept), {p.Rollouts:N0} rollouts, {p.Labels:N0} step labels, " +
@@ -88,7 +91,7 @@ internal static class AnnotateCommand
                 if (p.ProblemsDone != p.ProblemsTotal && (DateTime.UtcNow - lastPrint).TotalSeconds < 10) return;
                 lastPrint = DateTime.UtcNow;
                 Console.WriteLine(Line(p));
-            });
+            }, limit);
         }
         AnnotationSummary result = null!;
         AnsiConsole.Progress()
@@ -100,7 +103,7 @@ internal static class AnnotateCommand
                 {
                     task.Value = p.ProblemsDone;
                     task.Description = Markup.Escape(Line(p));
-                });
+                }, limit);
             });
         return result;
     }

@@ -37,9 +37,11 @@ public static class Annotator
     /// Annotates <paramref name="problems"/> (each searched with its index in this list) into <paramref name="runDir"/>.
     /// Without <paramref name="resume"/> the folder must not hold trees yet; with it, config.json must match and
     /// problems with a tree are skipped. <paramref name="source"/> (policy and data paths) is recorded in config.json.
+    /// After <paramref name="stopAfter"/> no new problem starts; the ones under way finish, and the data and summary
+    /// cover the trees written so far (a later <c>resume</c> continues).
     /// </summary>
     public static AnnotationSummary Run(OmegaPrmConfig config, IReadOnlyList<Problem> problems, IRolloutPolicy policy, string runDir,
-        bool resume, JsonObject source, Action<AnnotateProgress>? progress = null)
+        bool resume, JsonObject source, Action<AnnotateProgress>? progress = null, TimeSpan? stopAfter = null)
     {
         config.Validate();
         if (problems.Count == 0) throw new ArgumentException("no problems to annotate");
@@ -108,13 +110,14 @@ public static class Annotator
                 });
                 if (doneHere % WriteEvery == 0) WriteData();
                 progress?.Invoke(new AnnotateProgress(done, problems.Count, kept, rolloutsTotal, labelsTotal, rolloutsHere, doneHere, clock.Elapsed));
-            });
+            }, mayStart: () => stopAfter is not { } limit || clock.Elapsed < limit);
         }
         WriteData();
-        var summary = AnnotationSummary.From(trees.Select(t => t!).ToList(), examples.SelectMany(e => e).ToList());
+        var summary = AnnotationSummary.From(trees.Where(t => t != null).Select(t => t!).ToList(), examples.Where(e => e != null).SelectMany(e => e).ToList());
         var json = summary.ToJson();
         json["seconds_this_run"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
         json["rollouts_this_run"] = rolloutsHere;
+        json["problems_listed"] = problems.Count;
         RunFolder.WriteAtomically(Path.Combine(run.Dir, "summary.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return summary;
     }

@@ -43,13 +43,15 @@ public sealed class RolloutBatcher(IRolloutPolicy policy)
 
     /// <summary>Runs <paramref name="work"/> (each item started by <paramref name="start"/>, at most
     /// <paramref name="concurrency"/> at once) to completion, flushing requests in between; <paramref name="finished"/>
-    /// sees each result as soon as it is ready, in a deterministic order.</summary>
-    public void RunAll<T>(IReadOnlyList<int> work, int concurrency, Func<int, Task<T>> start, Action<int, T> finished)
+    /// sees each result as soon as it is ready, in a deterministic order. Once <paramref name="mayStart"/> says no, no
+    /// new item starts and the ones under way finish.</summary>
+    public void RunAll<T>(IReadOnlyList<int> work, int concurrency, Func<int, Task<T>> start, Action<int, T> finished, Func<bool>? mayStart = null)
     {
         var active = new List<(int item, Task<T> task)>();
         int next = 0;
         while (next < work.Count || active.Count > 0)
         {
+            if (mayStart != null && !mayStart()) next = work.Count;
             while (active.Count < concurrency && next < work.Count)
             {
                 int item = work[next++];

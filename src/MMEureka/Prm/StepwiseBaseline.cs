@@ -40,6 +40,24 @@ public sealed record StepwiseComparison(IReadOnlyList<StepwiseSolution> Solution
         }).ToArray()),
     };
 
+    /// <summary>Reads stepwise.json written from <see cref="ToJson"/>; errors name the file.</summary>
+    public static StepwiseComparison Read(string path)
+    {
+        try
+        {
+            var o = JsonNode.Parse(File.ReadAllText(path))!;
+            return new StepwiseComparison(((JsonArray)o["per_solution"]!).Select(s => new StepwiseSolution(
+                s!["problem_id"]!.GetValue<string>(), s["search"]!.GetValue<int>(), s["steps"]!.GetValue<int>(),
+                s["binary_rollouts"]!.GetValue<int>(), s["binary_labels"]!.GetValue<int>(), s["binary_first_error"]?.GetValue<int>(),
+                s["stepwise_rollouts"]!.GetValue<int>(), ((JsonArray)s["stepwise_mc"]!).Select(m => m!.GetValue<double>()).ToList(),
+                s["stepwise_first_error"]?.GetValue<int>())).ToList());
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or NullReferenceException or InvalidCastException)
+        {
+            throw new InvalidDataException($"{path}: not a stepwise comparison ({e.Message})", e);
+        }
+    }
+
     /// <summary>A line for the console.</summary>
     public string Describe() =>
         $"{Solutions.Count} wrong solutions: binary search {BinaryRolloutsPerLabel:F2} rollouts per label ({BinaryRolloutsPerSolution:F1} per solution), " +
