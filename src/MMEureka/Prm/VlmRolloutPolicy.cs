@@ -31,18 +31,22 @@ public sealed class VlmRolloutPolicy(MiniVlm model, Tokenizer tokenizer, Samplin
             foreach (var seed in r.Seeds) rows.Add((q, prompt, pixels, seed));
         }
         var texts = new string[rows.Count];
+        // A prefix that already fills the text window (a rollout cut off by it, probed up to its last line) cannot be
+        // continued: its rollouts are empty, hence wrong (no answer), instead of an error from the sampler.
+        var full = Enumerable.Range(0, rows.Count).Where(x => rows[x].prompt.Length >= model.Config.MaxTextLen).ToHashSet();
+        foreach (int x in full) texts[x] = "";
         // Chunks hold whole requests, so the k rows of a prefix always share a sampler call (and its prefill).
         for (int start = 0; start < rows.Count;)
         {
             int end = start;
             while (end < rows.Count && (end == start || end - start + requests[rows[end].request].Seeds.Count <= BatchRows))
                 end += requests[rows[end].request].Seeds.Count;
-            var chunk = rows.GetRange(start, end - start);
-            var results = Sampler.Sample(model, tokenizer, chunk.Select(c => c.pixels).ToList(), chunk.Select(c => c.prompt).ToList(),
-                sampling, chunk.Select(c => c.seed).ToList());
+            var chunk = Enumerable.Range(start, end - start).Where(x => !full.Contains(x)).ToList();
+            var results = Sampler.Sample(model, tokenizer, chunk.Select(x => rows[x].pixels).ToList(), chunk.Select(x => rows[x].prompt).ToList(),
+                sampling, chunk.Select(x => rows[x].seed).ToList());
             for (int j = 0; j < results.Length; j++)
             {
-                texts[start + j] = results[j].Text;
+                texts[chunk[j]] = results[j].Text;
                 TokensGenerated += results[j].Tokens.Length;
             }
             start = end;
