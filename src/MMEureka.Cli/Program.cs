@@ -23,6 +23,7 @@ public static class Program
                      EvalCommand.Create(),
                      BenchCommand.Create(),
                      ParityCommand.Create(),
+                     AnnotateCommand.Create(),
                      PrmCommand.Create(),
                      BonCommand.Create(),
                  })
