@@ -12,7 +12,7 @@ set -euo pipefail
 # than asking users to upgrade the system's C++ runtime. Nothing else in the project needs it.
 if [ "${1:-}" = "--torchsharp" ]; then exec bash "$(dirname "$0")/../src/MMEureka.TorchSharp/Native/prepare.sh"; fi
 ci=0; [ "${1:-}" = "--ci" ] && ci=1
-pkgs=(libopenblas0-pthread python3-nbformat jupyter-client jupyter-core python3-nbclient)
+pkgs=(libopenblas0-pthread python3-nbformat jupyter-client jupyter-core python3-nbclient python3-jupyter-kernel-test)
 [ $ci = 0 ] && pkgs+=(python3-torch python3-numpy chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,4 +1,6 @@
 using MMEureka.Display;
+using Plotly.NET;
+using CS = Plotly.NET.CSharp;
 
 namespace MMEureka.Prm;
 
@@ -18,7 +20,7 @@ public static class TreeChart
     ];
 
     /// <summary>Draws <paramref name="tree"/>, marking the probes of search <paramref name="search"/> (1-based; 0: none).</summary>
-    public static Figure Draw(SearchTree tree, int search = 1)
+    public static GenericChart Draw(SearchTree tree, int search = 1)
     {
         var x = new Dictionary<SearchNode, double>();
         var y = new Dictionary<SearchNode, double>();
@@ -32,44 +34,32 @@ public static class TreeChart
         }
         Place(tree.Root, 0);
 
-        var ex = new List<double>();
-        var ey = new List<double>();
+        // One short trace per edge: plotly's NaN gaps would not survive JSON.
+        var grey = Color.fromString("#bbbbbb");
+        var traces = new List<GenericChart>();
         foreach (var node in tree.Nodes)
             foreach (var child in node.Children)
-            {
-                ex.AddRange([x[node], x[child], double.NaN]);
-                ey.AddRange([y[node], y[child], double.NaN]);
-            }
-        var traces = new List<Trace> { new ScatterTrace(ex.ToArray(), ey.ToArray()) { Name = "edges", ShowLegend = false } };
+                traces.Add(CS.Chart.Line<double, double, string>([x[node], x[child]], [y[node], y[child]], ShowLegend: false, LineColor: grey));
 
         if (tree.Searches.FirstOrDefault(s => s.Number == search) is { } record)
         {
             var state = tree.Nodes.First(n => n.Id == record.StateId);
             var probes = tree.Nodes.Where(n => record.NodeIds.Contains(n.Id)).ToList();
-            var px = new List<double>();
-            var py = new List<double>();
-            foreach (var p in probes)
-            {
-                px.AddRange([x[p.Parent!], x[p], double.NaN]);
-                py.AddRange([y[p.Parent!], y[p], double.NaN]);
-            }
-            traces.Add(new ScatterTrace(px.ToArray(), py.ToArray(), ScatterMode.LinesAndMarkers)
-            {
-                Name = $"binary search {search} (from node {state.Id}, first error at step {record.FirstError?.ToString() ?? "none"})",
-            });
+            string name = $"binary search {search} (from node {state.Id}, first error at step {record.FirstError?.ToString() ?? "none"})";
+            var black = Color.fromString("#222222");
+            for (int i = 0; i < probes.Count; i++)
+                traces.Add(CS.Chart.Line<double, double, string>([x[probes[i].Parent!], x[probes[i]]], [y[probes[i].Parent!], y[probes[i]]],
+                    Name: name, ShowLegend: i == 0, LineColor: black, LineWidth: 3));
         }
         foreach (var (name, test) in Bands)
         {
             var nodes = tree.Nodes.Where(test).ToList();
             if (nodes.Count == 0) continue;
-            traces.Add(new ScatterTrace(nodes.Select(n => x[n]).ToArray(), nodes.Select(n => y[n]).ToArray(), ScatterMode.Markers)
-            {
-                Name = name,
-                HoverText = nodes.Select(Hover).ToList(),
-            });
+            traces.Add(CS.Chart.Point<double, double, string>(nodes.Select(n => x[n]).ToArray(), nodes.Select(n => y[n]).ToArray(),
+                Name: name, ShowLegend: true, MultiText: nodes.Select(Hover).ToArray()));
         }
-        return new Figure([.. traces]).WithTitle($"Search tree of {tree.ProblemId}: MC(root) {tree.Root.Mc:0.###}, {tree.Searches.Count} searches, {tree.TotalRollouts} rollouts")
-            .WithXAxis(null).WithYAxis("steps from the question");
+        return Charts.Combine($"Search tree of {tree.ProblemId}: MC(root) {tree.Root.Mc:0.###}, {tree.Searches.Count} searches, {tree.TotalRollouts} rollouts",
+            [.. traces]).WithAxes(yTitle: "steps from the question");
     }
 
     private static string Hover(SearchNode n) =>
