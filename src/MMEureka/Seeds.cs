@@ -1,4 +1,6 @@
 using MMEureka.Data;
+using MMEureka.Torch;
+using static MMEureka.Torch.torch;
 
 namespace MMEureka;
 
@@ -17,5 +19,16 @@ public static class Seeds
         ulong s = Rng.Mix((ulong)seed ^ Rng.Mix(h));
         foreach (long i in indices) s = Rng.Mix(s ^ Rng.Mix((ulong)i + 0x9E3779B97F4A7C15UL));
         return (long)(s >> 1); // non-negative, for APIs that take a long seed
+    }
+
+    /// <summary>Fisher-Yates shuffle of <paramref name="a"/> in place, drawing from <paramref name="g"/> (SFT's data
+    /// order, stage 1's, RL's minibatch order).</summary>
+    public static void Shuffle(int[] a, Generator g)
+    {
+        for (int j = a.Length - 1; j > 0; j--)
+        {
+            int r = g.NextInt(j + 1);
+            (a[j], a[r]) = (a[r], a[j]);
+        }
     }
 }

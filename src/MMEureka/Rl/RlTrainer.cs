@@ -178,7 +178,7 @@ public sealed class RlTrainer
                 old = prev;
             }
             var order = Enumerable.Range(0, groups.Count).ToArray();
-            Shuffle(order, new Generator(Seeds.Derive(_c.Seed, "rl-minibatches", step, epoch)));
+            Seeds.Shuffle(order, new Generator(Seeds.Derive(_c.Seed, "rl-minibatches", step, epoch)));
             int per = (int)Math.Ceiling(groups.Count / (double)_c.MiniBatches);
             for (int m = 0; m * per < order.Length; m++)
             {
@@ -327,14 +327,5 @@ public sealed class RlTrainer
         Model.load_state_dict(saved.state_dict());
         _optimizer.load_state(Path.Combine(Folder.CheckpointDir, "optimizer.safetensors"), _parameters);
         return step;
-    }
-
-    private static void Shuffle(int[] a, Generator g)
-    {
-        for (int j = a.Length - 1; j > 0; j--)
-        {
-            int r = g.NextInt(j + 1);
-            (a[j], a[r]) = (a[r], a[j]);
-        }
     }
 }

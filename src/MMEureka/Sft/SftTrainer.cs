@@ -232,7 +232,7 @@ public sealed class SftTrainer
         int n = _train.Count, b = _config.BatchSize;
         var g = new Generator(_config.Seed * 7919 + epoch);
         var perm = Enumerable.Range(0, n).ToArray();
-        Shuffle(perm, g);
+        Seeds.Shuffle(perm, g);
         var batches = new int[perEpoch][];
         const int window = 4;
         for (int w = 0; w < perEpoch; w += window)
@@ -242,20 +242,10 @@ public sealed class SftTrainer
             var items = Enumerable.Range(w * b, count * b).Select(k => perm[k % n])
                 .OrderBy(i => _lengths[i]).ThenBy(i => i).ToArray();
             var order = Enumerable.Range(0, count).ToArray();
-            Shuffle(order, g);
+            Seeds.Shuffle(order, g);
             for (int j = 0; j < count; j++) batches[w + order[j]] = items[(j * b)..((j + 1) * b)];
         }
         return batches;
-    }
-
-    /// <summary>Fisher-Yates shuffle in place, drawing from <paramref name="g"/>.</summary>
-    internal static void Shuffle(int[] a, Generator g)
-    {
-        for (int j = a.Length - 1; j > 0; j--)
-        {
-            int r = g.NextInt(j + 1);
-            (a[j], a[r]) = (a[r], a[j]);
-        }
     }
 
     private void SaveCheckpoint(int step)

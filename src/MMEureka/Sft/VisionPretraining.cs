@@ -231,7 +231,7 @@ public sealed partial class VisionPretraining
     private static List<int> Shuffled(int n, Generator g)
     {
         var a = Enumerable.Range(0, n).ToArray();
-        SftTrainer.Shuffle(a, g);
+        Seeds.Shuffle(a, g);
         return [.. a];
     }
 
