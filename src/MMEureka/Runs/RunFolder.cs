@@ -106,9 +106,12 @@ public sealed class RunFolder
         writer.Flush();
     }
 
-    /// <summary>Writes a file through a temporary name and a rename, so it is either the old text or the new one.</summary>
+    /// <summary>Writes a file through a temporary name and a rename, so it is either the old text or the new one
+    /// (its folder is created when missing).</summary>
     public static void WriteAtomically(string path, string text)
     {
+        path = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tmp = path + ".tmp";
         File.WriteAllText(tmp, text);
         File.Move(tmp, path, overwrite: true);
