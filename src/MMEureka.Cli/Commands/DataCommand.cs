@@ -4,14 +4,16 @@ using Spectre.Console;
 
 namespace MMEureka.Cli.Commands;
 
-/// <summary><c>mmeureka data generate|baseline</c>: write a MiniK12 dataset; measure the text-only baseline.</summary>
+/// <summary><c>mmeureka data generate|baseline|export</c>: write a MiniK12 dataset; measure the text-only baseline;
+/// export it for OpenRLHF (MM-EUREKA) or verl.</summary>
 internal static class DataCommand
 {
     public static Command Create()
     {
-        var command = new Command("data", "MiniK12: generate the dataset, check how much the question text alone gives away.");
+        var command = new Command("data", "MiniK12: generate the dataset, check how much the question text alone gives away, export it for distributed RL engines.");
         command.Subcommands.Add(Generate());
         command.Subcommands.Add(Baseline());
+        command.Subcommands.Add(Export());
         return command;
     }
 
@@ -97,6 +99,37 @@ internal static class DataCommand
                 return 1;
             }
         });
+        return command;
+    }
+
+    static Command Export()
+    {
+        var format = new Option<string>("--format") { Description = "openrlhf (MM-EUREKA's OpenRLHF fork: SPLIT.jsonl + images/) or verl (SPLIT.parquet, images inside).", Required = true };
+        format.AcceptOnlyFromAmong("openrlhf", "verl");
+        var dir = new Option<string>("--dir") { Description = "A generated MiniK12 folder.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Output folder (written as a temp folder, then renamed).", Required = true };
+        var splits = new Option<string>("--splits") { Description = "Comma-separated splits to export.", DefaultValueFactory = _ => "train,test,ood" };
+        var imageRoot = new Option<string?>("--image-root") { Description = "openrlhf: the folder the export will sit in on the training machine (messages point at file://ROOT/images/ID.png); default the absolute --out." };
+        var system = new Option<string?>("--system-prompt") { Description = "A system message put before the user's in every chat (default none: the question alone, as the policy reads it)." };
+        var force = new Option<bool>("--force") { Description = "Replace an existing output folder." };
+        var command = new Command("export", "Write MiniK12 for OpenRLHF (MM-EUREKA's jsonl) or verl (geo3k-style parquet).") { format, dir, outDir, splits, imageRoot, system, force };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var f = DatasetExport.ParseFormat(parse.GetValue(format)!);
+            var which = DatasetExport.ParseSplits(parse.GetValue(splits)!);
+            ExportReport report;
+            try
+            {
+                report = DatasetExport.Write(parse.GetValue(dir)!, parse.GetValue(outDir)!, f, which, parse.GetValue(force),
+                                             parse.GetValue(imageRoot), parse.GetValue(system));
+            }
+            catch (MiniK12FormatException e) { throw new InvalidDataException(e.Message, e); }
+            string counts = string.Join(", ", report.Splits.Select(s => $"{s.Count} {MiniK12Generator.SplitName(s.Split)}"));
+            string files = string.Join(", ", report.Splits.Select(s => s.File));
+            string images = f == ExportFormat.OpenRlhf ? $" + {report.Images} images/*.png" : $"; {report.Images} PNG images inside";
+            Console.WriteLine($"exported {counts} problems as {parse.GetValue(format)} to {report.Directory} ({files}{images}) in {report.Seconds:F2} s");
+            return 0;
+        }));
         return command;
     }
 
