@@ -91,7 +91,7 @@ public static class DatasetExport
 
         // Load (and validate) every split first: a bad dataset fails before any output exists.
         var data = splits.Select(s => (Split: s, Problems: MiniK12.Load(dataDir, s))).ToList();
-        string root = (imageRoot is null ? outDir : imageRoot).Replace('\\', '/').TrimEnd('/');
+        string root = (string.IsNullOrWhiteSpace(imageRoot) ? outDir : imageRoot).Replace('\\', '/').TrimEnd('/');
 
         var tmp = $"{outDir}.tmp-{Environment.ProcessId}-{Stopwatch.GetTimestamp():x}";
         Directory.CreateDirectory(tmp);
