@@ -26,6 +26,7 @@ public static class Program
                      AnnotateCommand.Create(),
                      PrmCommand.Create(),
                      BonCommand.Create(),
+                     ReproduceCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;

@@ -29,6 +29,13 @@ public static class HtmlReport
         return null;
     }
 
+    /// <summary>The script element that loads plotly.js: <paramref name="plotlyScript"/> inlined when it exists, else the CDN.</summary>
+    public static string PlotlyHead(string? plotlyScript) =>
+        plotlyScript is not null && File.Exists(plotlyScript)
+            // A literal "</script" inside the inlined file would end the element early.
+            ? "<script type=\"text/javascript\">" + File.ReadAllText(plotlyScript).Replace("</script", "<\\/script") + "</script>\n"
+            : $"<script type=\"text/javascript\" src=\"{ChartView.PlotlyCdn}.js\"></script>\n";
+
     /// <summary>Renders the page; <paramref name="plotlyScript"/> is an offline plotly.min.js to inline, or null for the CDN.</summary>
     public static string Render(NotebookDocument doc, string? plotlyScript)
     {
@@ -55,15 +62,7 @@ public static class HtmlReport
             }
         }
 
-        var head = new StringBuilder();
-        if (needsPlotly)
-        {
-            if (plotlyScript is not null && File.Exists(plotlyScript))
-                // A literal "</script" inside the inlined file would end the element early.
-                head.Append("<script type=\"text/javascript\">").Append(File.ReadAllText(plotlyScript).Replace("</script", "<\\/script")).Append("</script>\n");
-            else
-                head.Append($"<script type=\"text/javascript\" src=\"{ChartView.PlotlyCdn}.js\"></script>\n");
-        }
+        var head = needsPlotly ? PlotlyHead(plotlyScript) : "";
         return $$"""
             <!DOCTYPE html>
             <html lang="en">
