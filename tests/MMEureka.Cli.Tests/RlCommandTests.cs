@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MMEureka.Cli;
+using MMEureka.Cli.Commands;
 
 namespace MMEureka.Cli.Tests;
 
@@ -44,6 +45,26 @@ public sealed class RlCommandTests : IDisposable
         (code, _, err) = Run("rl", "--preset", "tiny", "--group-size", "1", "--init", _dir);
         Assert.Equal(1, code);
         Assert.Contains("group_size", err);
+    }
+
+    [Fact]
+    public void ProfileSplitsTheStepTimeFromTheMetrics()
+    {
+        Directory.CreateDirectory(_dir);
+        string metrics = Path.Combine(_dir, "metrics.jsonl");
+        // Two steps: sampling 2 s, log-probs 2 s, update 3 s, other training 1 s in all; one 4 s evaluation.
+        File.WriteAllLines(metrics, [
+            """{"step":0,"eval_accuracy":0.5,"time_eval":4}""",
+            """{"step":1,"reward":1,"time_sampling":0.5,"time_training":3,"time_logprobs":1,"time_update":1.5}""",
+            """{"step":2,"reward":1,"time_sampling":1.5,"time_training":3,"time_logprobs":1,"time_update":1.5}""",
+        ]);
+        string text = RlCommand.Profile(metrics);
+        Assert.Contains("profile of 2 RL steps", text);
+        Assert.Matches(@"sampling rollouts\s+1\.000 s\s+25\.0 %", text);
+        Assert.Matches(@"log-prob recomputation \(forward\)\s+1\.000 s\s+25\.0 %", text);
+        Assert.Matches(@"update \(loss, backward, AdamW\)\s+1\.500 s\s+37\.5 %", text);
+        Assert.Matches(@"other training work\s+0\.500 s\s+12\.5 %", text);
+        Assert.Matches(@"greedy evaluations \(total\)\s+4\.0 s", text);
     }
 
     [Fact]

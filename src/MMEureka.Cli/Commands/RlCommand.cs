@@ -2,6 +2,7 @@ using System.CommandLine;
 using MMEureka.Data;
 using MMEureka.Models;
 using MMEureka.Rl;
+using MMEureka.Runs;
 using MMEureka.Sft;
 using Spectre.Console;
 
@@ -35,8 +36,9 @@ internal static class RlCommand
         var seed = new Option<long?>("--seed") { Description = "Seed of prompts, draws and minibatch order." };
         var printOpenRlhf = new Option<bool>("--print-openrlhf") { Description = "Print the flags of MM-EUREKA's OpenRLHF train_ppo_ray that match this recipe, and exit." };
         var set = SetOption();
+        var profile = new Option<bool>("--profile") { Description = "Time every engine op, and at the end print where a step's time went: sampling, log-prob recomputation, update." };
         var command = new Command("rl", "Rule-based RL (accuracy + format rewards) from an SFT checkpoint; writes config.json, metrics.jsonl, samples.jsonl and checkpoint/ under --out.")
-            { algo, init, preset, data, output, resume, force, noFilter, filter, epochs, lr, steps, groupSize, prompts, klCoef, klEstimator, evalEvery, seed, set, printOpenRlhf };
+            { algo, init, preset, data, output, resume, force, noFilter, filter, epochs, lr, steps, groupSize, prompts, klCoef, klEstimator, evalEvery, seed, set, printOpenRlhf, profile };
         command.Subcommands.Add(RlLossCommand.Create());
         command.Subcommands.Add(RlSweepCommand.Create());
         command.SetAction(parse => CliErrors.Run(() =>
@@ -75,7 +77,10 @@ internal static class RlCommand
             Console.WriteLine($"rl {algoName} ({presetName}): {c.Objective}, {c.Estimator}, {c.Aggregation}, filter {(c.Filter ? "on" : "off")}; " +
                               $"{c.Steps} steps x {c.PromptsPerStep} prompts x {c.GroupSize}, {c.MiniBatches} minibatches x {c.Epochs} epochs, lr {c.LearningRate:G3} -> {trainer.Folder.Dir}");
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            bool profiling = parse.GetValue(profile);
+            if (profiling) { Torch.Profiler.Enabled = true; Torch.Profiler.Reset(); }
             var result = Train(trainer, c, parse.GetValue(resume), parse.GetValue(force));
+            if (profiling) Console.WriteLine(Profile(trainer.Folder.MetricsPath));
             if (result.Stopped != null)
             {
                 Console.Error.WriteLine($"error: stopped: {result.Stopped}; the last good checkpoint is {result.Checkpoint}");
@@ -92,6 +97,28 @@ internal static class RlCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// --profile's report: where a step's time goes (sampling the rollouts, the forward passes that recompute
+    /// log-probs, the loss/backward/AdamW update, the rest of training; greedy evaluations apart), from this run's
+    /// metrics, then the engine's per-op times over the whole run.
+    /// </summary>
+    internal static string Profile(string metricsPath)
+    {
+        var m = RunFolder.ReadMetrics(metricsPath);
+        double Sum(string key) => m.Where(r => r.key == key).Sum(r => r.value);
+        int steps = m.Where(r => r.key == "time_sampling").Count();
+        double sampling = Sum("time_sampling"), logprobs = Sum("time_logprobs"), update = Sum("time_update");
+        double rest = Sum("time_training") - logprobs - update, eval = Sum("time_eval");
+        double total = sampling + logprobs + update + rest;
+        var sb = new System.Text.StringBuilder($"profile of {steps} RL steps (seconds per step, share of the step; evaluations apart):\n");
+        foreach (var (name, seconds) in new[] { ("sampling rollouts", sampling), ("log-prob recomputation (forward)", logprobs), ("update (loss, backward, AdamW)", update), ("other training work", rest) })
+            sb.AppendLine($"  {name,-36}{seconds / Math.Max(steps, 1),8:F3} s{(total > 0 ? seconds / total : 0),8:P1}");
+        sb.AppendLine($"  {"greedy evaluations (total)",-36}{eval,8:F1} s");
+        sb.AppendLine("per-op times of the engine over the run (forward ops charged with the glue before them):");
+        sb.Append(string.Join("\n", Torch.Profiler.Report().Split('\n').Take(22)));
+        return sb.ToString();
     }
 
     /// <summary>The MiniK12 size of a preset (stress trains on the quick data).</summary>

@@ -164,6 +164,9 @@ public sealed class RlTrainer
 
         var stats = new List<LossStats>();
         double gradNorm = 0, lossSum = 0, mismatch = double.NaN;
+        // --profile's split: forward passes that recompute log-probs (policy, reference, truncated IS) vs the update.
+        var forwardClock = new Stopwatch();
+        var updateClock = new Stopwatch();
         int updates = 0;
         for (int epoch = 0; epoch < _c.Epochs; epoch++)
         {
@@ -171,7 +174,9 @@ public sealed class RlTrainer
             {
                 // CPGD's truncated importance weight: pi_{m-1} (the policy now) becomes the loss's old policy, and the
                 // advantage is weighted by clip(pi_{m-1} / pi_old, 1-eps, 1+eps).
+                forwardClock.Start();
                 var prev = LogProbsNoGrad(rollouts);
+                forwardClock.Stop();
                 for (int r = 0; r < rollouts.Count; r++)
                     for (int k = 0; k < prev[r].Length; k++)
                         weightIs[r][k] = (float)Math.Clamp(Math.Exp(prev[r][k] - rollouts[r].LogProbs[k]), 1 - _c.Loss.Eps, 1 + _c.Loss.Eps);
@@ -185,6 +190,7 @@ public sealed class RlTrainer
                 var rows = order.Skip(m * per).Take(per).SelectMany(gi => Enumerable.Range(0, groupOf.Length).Where(r => groupOf[r] == gi)).ToList();
                 _optimizer.zero_grad();
                 var batch = rows.Select(r => rollouts[r]).ToList();
+                forwardClock.Start();
                 var (logp, mask) = PolicyLogProbs.Compute(Model, batch.Select(r => PolicyPrompt.Pixels(r.Problem)).ToList(),
                     batch.Select(r => r.Prompt).ToList(), batch.Select(r => r.Response).ToList(), _c.Temperature);
                 int lmax = (int)logp.size(1);
@@ -192,6 +198,8 @@ public sealed class RlTrainer
                 var advFlat = new float[rows.Count * lmax];
                 float[]? refFlat = _reference != null ? new float[rows.Count * lmax] : null;
                 float[][]? refRows = _reference != null ? LogProbsNoGrad(batch, _reference) : null;
+                forwardClock.Stop();
+                updateClock.Start();
                 for (int i = 0; i < rows.Count; i++)
                     for (int k = 0; k < batch[i].Response.Length; k++)
                     {
@@ -208,6 +216,7 @@ public sealed class RlTrainer
                 double norm = nn.utils.clip_grad_norm_(_parameters.Select(p => p.parameter), _c.GradClip);
                 if (!double.IsFinite(norm)) return $"gradient norm became {norm} at step {step + 1}";
                 _optimizer.step();
+                updateClock.Stop();
                 stats.Add(s);
                 gradNorm += norm;
                 lossSum += value;
@@ -227,6 +236,8 @@ public sealed class RlTrainer
         line["policy_drift_kl"] = Mean(s => s.DriftKl);
         if (_reference != null) line["kl"] = Mean(s => s.RefKl);
         line["logprob_mismatch_max"] = mismatch;
+        line["time_logprobs"] = forwardClock.Elapsed.TotalSeconds;
+        line["time_update"] = updateClock.Elapsed.TotalSeconds;
         line["lr"] = _c.LearningRate;
         return null;
     }
@@ -299,6 +310,7 @@ public sealed class RlTrainer
     {
         if (_test.Count == 0) return (null, null);
         var config = new EvalConfig { MaxNewTokens = _c.MaxNewTokens };
+        var clock = Stopwatch.StartNew();
         var test = Evaluator.Run(Model, _tokenizer, _test, config);
         var ood = _ood.Count > 0 ? Evaluator.Run(Model, _tokenizer, _ood, config) : null;
         var line = new JsonObject
@@ -308,6 +320,7 @@ public sealed class RlTrainer
             ["eval_problems"] = _test.Count,
         };
         if (ood != null) line["eval_ood_accuracy"] = ood.Accuracy;
+        line["time_eval"] = clock.Elapsed.TotalSeconds;
         RunFolder.WriteLine(metrics, line);
         return (test, ood);
     }

@@ -69,6 +69,21 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void ProfileTimesSplitTheTrainingTime()
+    {
+        var t = Trainer(Tiny(steps: 2), "times");
+        t.Run();
+        var m = RunFolder.ReadMetrics(t.Folder.MetricsPath);
+        foreach (int step in new[] { 1, 2 })
+        {
+            var line = m.Where(r => r.step == step && r.key.StartsWith("time_", StringComparison.Ordinal)).ToDictionary(r => r.key, r => r.value);
+            Assert.True(line["time_logprobs"] > 0 && line["time_update"] > 0, string.Join(", ", line));
+            Assert.True(line["time_logprobs"] + line["time_update"] <= line["time_training"], string.Join(", ", line));
+        }
+        Assert.Contains(m, r => r.key == "time_eval" && r.value > 0);
+    }
+
+    [Fact]
     public void SamplingLogProbsAgreeWithTheTeacherForcedRecomputation()
     {
         var t = Trainer(Tiny(steps: 2), "mismatch");
