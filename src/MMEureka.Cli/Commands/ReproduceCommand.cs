@@ -16,8 +16,8 @@ internal static class ReproduceCommand
         var data = new Option<string?>("--data") { Description = "MiniK12 folder (generated when missing). Default: data/generated/minik12[-tiny]." };
         var until = new Option<string?>("--until") { Description = "Stop after this stage (e.g. sft, rl-grpo, sweep, annotate); the next call continues." };
         var list = new Option<bool>("--list") { Description = "List the stages with their folders and whether each is finished, and exit." };
-        var command = new Command("reproduce", "Run data -> SFT -> RL (GRPO, CPGD, MM-Eureka and its ablations) -> CPGD's stability sweep -> annotation -> " +
-                                               "PRM (soft, hard, ORM, learning rates) -> Best-of-N, reusing finished run folders and continuing an interrupted one; " +
+        var command = new Command("reproduce", "Run data -> SFT -> RL (GRPO, CPGD, MM-Eureka and its ablations) -> annotation -> PRM (soft, hard, ORM, " +
+                                               "learning rates) -> Best-of-N -> CPGD's stability sweep, reusing finished run folders and continuing an interrupted one; " +
                                                "then write report.html and results.json beside the papers' numbers.")
             { preset, output, runs, data, until, list };
         command.SetAction(parse => CliErrors.Run(() =>

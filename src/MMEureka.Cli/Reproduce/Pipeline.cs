@@ -18,8 +18,8 @@ namespace MMEureka.Cli.Reproduce;
 internal sealed record Stage(string Name, string Paper, string Folder, Func<bool> Done, Func<int> Run, double Minutes);
 
 /// <summary>
-/// <c>mmeureka reproduce</c>: data -> SFT -> RL (GRPO, CPGD, MM-Eureka with its filter and KL ablations) -> CPGD's
-/// stability sweep -> annotation -> PRM (soft, hard, ORM, learning rates) -> Best-of-N -> results. Each stage is the
+/// <c>mmeureka reproduce</c>: data -> SFT -> RL (GRPO, CPGD, MM-Eureka with its filter and KL ablations) -> annotation
+/// -> PRM (soft, hard, ORM, learning rates) -> Best-of-N -> CPGD's stability sweep -> results. Each stage is the
 /// project's own verb run in-process on the standard run folders under <c>runs/</c> (the ones the notebooks read),
 /// so a stage finished by a notebook or by hand is reused, and an interrupted one continues from its checkpoint
 /// (every trainer writes checkpoints atomically and resumes to the same numbers).
@@ -66,12 +66,6 @@ internal sealed class Pipeline
             s.Add(Trainer("rl-" + name, name.StartsWith("cpgd") ? "CPGD" : "MM-Eureka", R($"rl-{name}-{_preset}"), "eval-ood.json",
                 ["rl", .. extra, "--preset", _preset, "--init", Policy, "--data", _data], 4));
 
-        string sweepPreset = Results.SweepPreset(_preset);
-        string sweepDir = R("sweep-" + sweepPreset);
-        s.Add(new("sweep", "CPGD", sweepDir, () => File.Exists(Path.Combine(sweepDir, "summary.json")), () => _verb(
-            ["rl", "sweep", "--preset", sweepPreset, "--init", Policy, "--data", _data,
-             "--algos", Tiny ? "grpo,cpgd" : SweepAlgos, "--seeds", Tiny ? "1" : "1,2,3", "--out", sweepDir]), 30));
-
         string annotate = R($"annotate-{_preset}");
         int compare = Tiny ? 2 : 100;
         s.Add(new("annotate", "MM-PRM", annotate,
@@ -89,6 +83,13 @@ internal sealed class Pipeline
             string dir = R($"bon-{_preset}-{split}");
             s.Add(new($"bon-{split}-{prm}", "MM-PRM", dir, () => File.Exists(Path.Combine(dir, file)), () => BestOfNStage(split, prm, dir, file), 3));
         }
+        // The stability sweep last: the longest stage, and the MM-PRM results need not wait for it.
+        string sweepPreset = Results.SweepPreset(_preset);
+        string sweepDir = R("sweep-" + sweepPreset);
+        s.Add(new("sweep", "CPGD", sweepDir, () => File.Exists(Path.Combine(sweepDir, "summary.json")), () => _verb(
+            ["rl", "sweep", "--preset", sweepPreset, "--init", Policy, "--data", _data,
+             "--algos", Tiny ? "grpo,cpgd" : SweepAlgos, "--seeds", Tiny ? "1" : "1,2,3", "--out", sweepDir]), 30));
+
         return s;
     }
 
