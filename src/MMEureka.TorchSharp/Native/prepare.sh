@@ -14,7 +14,8 @@ out="$root/artifacts/torchsharp-native"
 version=0.107.0
 need=GLIBCXX_3.4.32
 
-libstdcxx="$(ldconfig -p | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')"
+# awk reads all of ldconfig's output (an early exit would kill ldconfig with SIGPIPE, fatal under pipefail).
+libstdcxx="$(ldconfig -p | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !found {print $NF; found = 1}')"
 if [ -n "$libstdcxx" ] && grep -qa "$need" "$libstdcxx"; then
   echo "torchsharp: $libstdcxx has $need; TorchSharp loads as shipped, nothing to prepare"
   exit 0
