@@ -99,6 +99,25 @@ public sealed class ResultsTests : IDisposable
         Assert.Equal(Verdict.Yes, Row("Soft labels (MC values) beat hard labels").Verdict);     // +5 points
     }
 
+    [Theory]
+    [InlineData(15.0, 22.5, Verdict.Yes)]     // a third fewer rollouts per wrong solution
+    [InlineData(20.0, 22.5, Verdict.Partly)]
+    [InlineData(23.0, 22.5, Verdict.No)]
+    public void AnnotationCostIsJudgedPerWrongSolution(double binary, double stepwise, Verdict expected)
+    {
+        Write("annotate-quick", "summary.json", """{"problems":3700,"kept":2511,"labels":31153}""");
+        // Per label the binary search costs more here (it labels only the steps it probes): the verdict must not use it.
+        Write("annotate-quick", "stepwise.json", new JsonObject
+        {
+            ["solutions"] = 100, ["binary_rollouts_per_label"] = 8.1, ["stepwise_rollouts_per_label"] = 5.9,
+            ["binary_rollouts_per_solution"] = binary, ["stepwise_rollouts_per_solution"] = stepwise, ["first_error_agreement"] = 0.85,
+        }.ToJsonString());
+        var row = Row("Binary search locates the first error");
+        Assert.Equal(expected, row.Verdict);
+        Assert.Contains("31,153 step labels from 2,511 of 3,700 problems", row.Ours);
+        Assert.Contains("per label 8.10 vs 5.90", row.Ours);
+    }
+
     [Fact]
     public void ResultsJsonRoundTrips()
     {

@@ -147,12 +147,19 @@ public static class Results
         string annotate = Path.Combine(runs, $"annotate-{preset}");
         var summary = ReadJson(Path.Combine(annotate, "summary.json"));
         var stepwise = ReadJson(Path.Combine(annotate, "stepwise.json"));
-        if (summary is not null && stepwise is not null && Num(stepwise, "binary_rollouts_per_label") is { } bin && Num(stepwise, "stepwise_rollouts_per_label") is { } per)
-            yield return new ResultRow("MM-PRM", "Binary search labels steps with fewer rollouts than per-step MC (Math-Shepherd)",
-                "OmegaPRM's binary search: O(log n) estimates per wrong solution",
-                $"{Num(summary, "labels") ?? 0:N0} step labels from {Num(summary, "problems") ?? 0:N0} problems; rollouts per label {bin:F2} (binary) vs {per:F2} (per step)",
-                bin < 0.8 * per ? Verdict.Yes : bin < per ? Verdict.Partly : Verdict.No, "yes: at least 20% fewer rollouts per label; partly: fewer", annotation);
-        else yield return Missing("MM-PRM", "Binary search labels steps with fewer rollouts than per-step MC (Math-Shepherd)", "OmegaPRM's binary search: O(log n) estimates per wrong solution", annotation, annotate);
+        const string costClaim = "Binary search locates the first error with fewer rollouts than per-step MC (Math-Shepherd)";
+        const string costPaper = "OmegaPRM: O(log n) MC estimates per wrong solution instead of n";
+        if (summary is not null && stepwise is not null && Num(stepwise, "binary_rollouts_per_solution") is { } binSol && Num(stepwise, "stepwise_rollouts_per_solution") is { } perSol)
+        {
+            // Per wrong solution is the claim's unit (the cost of finding its first error); per label is shown too,
+            // since per-step estimation labels every step and the binary search only the steps it probes.
+            double binLabel = Num(stepwise, "binary_rollouts_per_label") ?? double.NaN, perLabel = Num(stepwise, "stepwise_rollouts_per_label") ?? double.NaN;
+            yield return new ResultRow("MM-PRM", costClaim, costPaper,
+                $"{Num(summary, "labels") ?? 0:N0} step labels from {Num(summary, "kept") ?? 0:N0} of {Num(summary, "problems") ?? 0:N0} problems; per wrong solution {binSol:F1} rollouts (binary) vs {perSol:F1} (per step); " +
+                $"per label {binLabel:F2} vs {perLabel:F2}; same first error in {Num(stepwise, "first_error_agreement") ?? double.NaN:P0} of {Num(stepwise, "solutions") ?? 0:N0}",
+                binSol < 0.8 * perSol ? Verdict.Yes : binSol < perSol ? Verdict.Partly : Verdict.No, "rollouts per wrong solution (yes: at least 20% fewer; partly: fewer)", annotation);
+        }
+        else yield return Missing("MM-PRM", costClaim, costPaper, annotation, annotate);
 
         var soft = ReadJson(Path.Combine(runs, $"bon-{preset}-test", "table.json"));
         var hard = ReadJson(Path.Combine(runs, $"bon-{preset}-test", "table-hard.json"));
