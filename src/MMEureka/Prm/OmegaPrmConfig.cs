@@ -68,6 +68,9 @@ public sealed record OmegaPrmConfig
         // Measured 2026-11-29 (SFT step-800 policy, load average 55-100 on 2 cores): 56% of questions kept, 2.70
         // rollouts per step label, 18.6 labels per kept question; 8.3 rollouts/s, so 717 questions and 7,448 labels
         // in 26.5 min. The 20,000-label target needs about 54,000 rollouts, about 45 rollouts/s: an unloaded machine.
+        // Measured 2026-11-29 on an unloaded machine (finished quick SFT policy, load 2.6): all 3,700 questions, 2,511
+        // kept, 31,153 step labels, 138,656 rollouts at 172 rollouts/s in 13.4 min (13.6 min with the 100-solution
+        // per-step comparison).
         "quick" => new OmegaPrmConfig { Preset = "quick", K = 8, MaxSearches = 3, RolloutBudget = 56, Problems = 3700 },
         // Full: MM-PRM's released run_data_pipeline.py defaults on every train problem.
         "full" => new OmegaPrmConfig { Preset = "full", K = 16, MaxSearches = 20, RolloutBudget = 200, Problems = 0 },
