@@ -103,7 +103,7 @@ internal sealed class Pipeline
         yield return ("orm", $"orm-{_preset}", ["--orm"]);
         double baseLr = PrmConfig.ForPreset(_preset).LearningRate;
         foreach (var lr in Results.PrmRates.Where(r => r != baseLr))
-            yield return ($"prm-lr{lr.ToString("G3", CultureInfo.InvariantCulture)}", Results.PrmRateFolder(_preset, lr),
+            yield return ("prm-" + Results.PrmRateFolder(_preset, lr)[$"prm-{_preset}-".Length..], Results.PrmRateFolder(_preset, lr),
                 ["--labels", "soft", "--lr", lr.ToString("R", CultureInfo.InvariantCulture)]);
     }
 
