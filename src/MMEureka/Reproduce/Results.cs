@@ -183,11 +183,13 @@ public static class Results
                     "not reported", $"{best} {Pct(bestAcc)} vs majority vote {Pct(majority)}", Better(overMajority),
                     $"{Signed(overMajority)} points (yes: >= +{ClearPoints}; partly: > 0)", bon);
             }
-            if (hard is not null && Table(hard) is { } th && th.acc.TryGetValue(best, out var hardCurve))
+            if (hard is not null && Table(hard) is { } th && th.acc.Count > 0)
             {
-                double d = Points(bestAcc - hardCurve[^1]);
+                // Each PRM at its own best aggregator: judging the hard one by the soft one's favourite would favour soft.
+                var (hardBest, hardAcc) = BestAggregator(th);
+                double d = Points(bestAcc - hardAcc);
                 yield return new ResultRow("MM-PRM", "Soft labels (MC values) beat hard labels",
-                    "MM-K12 BoN-16: about 43 (soft) vs 34-37 (hard)", $"{best} at N={n}: {Pct(bestAcc)} (soft) vs {Pct(hardCurve[^1])} (hard)",
+                    "MM-K12 BoN-16: about 43 (soft) vs 34-37 (hard)", $"best aggregator at N={n}: {best} {Pct(bestAcc)} (soft) vs {hardBest} {Pct(hardAcc)} (hard)",
                     Better(d), $"soft {Signed(d)} points vs hard (yes: >= +{ClearPoints}; partly: > 0)", bon);
             }
             else yield return Missing("MM-PRM", "Soft labels (MC values) beat hard labels", "MM-K12 BoN-16: about 43 (soft) vs 34-37 (hard)", bon, Path.Combine(runs, $"bon-{preset}-test", "table-hard.json"));
