@@ -56,7 +56,7 @@ internal sealed class Pipeline
                 SftData.LoadOrGenerate(_data, SftConfig.ForPreset(_preset).Data, Console.WriteLine);
                 return 0;
             }, 0.1),
-            Trainer("sft", "all", R($"sft-{_preset}"), "eval-test.json", ["sft", "--preset", _preset, "--data", _data], 10),
+            Trainer("sft", "all", R($"sft-{_preset}"), "eval-test.json", ["sft", "--preset", _preset, "--data", _data], 16),
         };
         foreach (var (name, extra) in new (string, string[])[]
                  {
@@ -72,7 +72,7 @@ internal sealed class Pipeline
             () => File.Exists(Path.Combine(annotate, "summary.json")) && File.Exists(Path.Combine(annotate, "stepwise.json")),
             () => _verb(["annotate", "--policy", Policy, "--preset", _preset, "--data", _data, "--out", annotate,
                          "--compare-stepwise", compare.ToString(CultureInfo.InvariantCulture),
-                         .. Directory.Exists(Path.Combine(annotate, "trees")) ? ["--resume"] : Array.Empty<string>()]), 20));
+                         .. Directory.Exists(Path.Combine(annotate, "trees")) ? ["--resume"] : Array.Empty<string>()]), 14));
 
         foreach (var (name, folder, extra) in PrmRuns())
             s.Add(Trainer(name, "MM-PRM", R(folder), null,
@@ -81,14 +81,14 @@ internal sealed class Pipeline
         foreach (var (split, prm, file) in new[] { ("test", "soft", "table.json"), ("test", "hard", "table-hard.json"), ("ood", "soft", "table.json") })
         {
             string dir = R($"bon-{_preset}-{split}");
-            s.Add(new($"bon-{split}-{prm}", "MM-PRM", dir, () => File.Exists(Path.Combine(dir, file)), () => BestOfNStage(split, prm, dir, file), 3));
+            s.Add(new($"bon-{split}-{prm}", "MM-PRM", dir, () => File.Exists(Path.Combine(dir, file)), () => BestOfNStage(split, prm, dir, file), prm == "hard" ? 1 : 3));
         }
         // The stability sweep last: the longest stage, and the MM-PRM results need not wait for it.
         string sweepPreset = Results.SweepPreset(_preset);
         string sweepDir = R("sweep-" + sweepPreset);
         s.Add(new("sweep", "CPGD", sweepDir, () => File.Exists(Path.Combine(sweepDir, "summary.json")), () => _verb(
             ["rl", "sweep", "--preset", sweepPreset, "--init", Policy, "--data", _data,
-             "--algos", Tiny ? "grpo,cpgd" : SweepAlgos, "--seeds", Tiny ? "1" : "1,2,3", "--out", sweepDir]), 30));
+             "--algos", Tiny ? "grpo,cpgd" : SweepAlgos, "--seeds", Tiny ? "1" : "1,2,3", "--out", sweepDir]), 14));
 
         return s;
     }
