@@ -151,6 +151,19 @@ def main():
     check(exited and code == 0, "kernel process exits with code 0 after shutdown_request (abandoned cell threads included)")
     kc.stop_channels()
     km.cleanup_resources()
+
+    # A kernel started by a process that ignores SIGINT (a script's background job, nohup) inherits the ignored
+    # disposition; the kernel must restore it, or SIGINT interrupts stop working.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        km, kc, _ = start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    reply, seconds = interrupt_after_start(km, kc, "while (true) { }", "signal")
+    print(f"interrupt (signal) of a loop, kernel started with SIGINT ignored: execute_reply after {seconds:.3f} s: {reply.get('ename')}")
+    check(reply["status"] == "error" and reply.get("ename") == "Interrupted", "SIGINT interrupts a kernel whose parent ignored SIGINT")
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
     return 1 if failures else 0
 
 

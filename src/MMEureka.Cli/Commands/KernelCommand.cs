@@ -79,8 +79,29 @@ internal static class KernelCommand
         using var transport = new NetMqTransport(connection);
         var kernel = new JupyterKernel(transport, connection.Key, Environment.CurrentDirectory, log);
         // Ctrl-C in the terminal that started the kernel (or a front end that signals) interrupts the cell, not the process.
+        // A kernel started from a background job of a script inherits SIGINT ignored, and the runtime keeps an inherited
+        // SIG_IGN: restore the default first so that the registration below receives the signal.
+        RestoreDefaultSigint();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; kernel.Interrupt(); });
         using var parentWatch = WatchParent(log);
         return kernel.Run();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "signal")]
+    private static extern nint Signal(int signum, nint handler);
+
+    private static void RestoreDefaultSigint()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        const int sigint = 2;
+        nint sigDfl = 0, sigIgn = 1;
+        try
+        {
+            // signal() returns the previous disposition: put SIG_IGN back only if it was something else (a handler).
+            nint previous = Signal(sigint, sigDfl);
+            if (previous != sigIgn && previous != sigDfl) Signal(sigint, previous);
+        }
+        catch (DllNotFoundException) { }
+        catch (EntryPointNotFoundException) { }
     }
 }
