@@ -78,10 +78,8 @@ internal static class Report
     private static IEnumerable<GenericChart> Charts(string paper, string preset, string runs)
     {
         string Dir(string name) => Path.Combine(runs, name);
-        IReadOnlyList<(int step, string key, double value)>? M(string dir) =>
-            File.Exists(Path.Combine(dir, "metrics.jsonl")) ? RunFolder.ReadMetrics(Path.Combine(dir, "metrics.jsonl")) : null;
         (string, IReadOnlyList<double>, IReadOnlyList<double>)? S(string name, string dir, string key) =>
-            M(dir) is { } m && RunFolder.Series(m, key) is var (x, y) && y.Length > 0 ? (name, x, y) : null;
+            Results.Metrics(dir) is { } m && RunFolder.Series(m, key) is var (x, y) && y.Length > 0 ? (name, x, y) : null;
         GenericChart? Curves(string title, string y, IEnumerable<(string, IReadOnlyList<double>, IReadOnlyList<double>)?> series)
         {
             var present = series.Where(s => s is not null).Select(s => s!.Value).ToArray();
@@ -100,7 +98,7 @@ internal static class Report
                 break;
             case "CPGD":
                 string sweep = Dir("sweep-" + Results.SweepPreset(preset));
-                var runDirs = Directory.Exists(sweep) ? Directory.GetDirectories(sweep).Where(d => File.Exists(Path.Combine(d, "config.json"))).OrderBy(d => d).ToList() : [];
+                var runDirs = Results.SweepRunDirs(sweep);
                 var summary = SweepSummary.Read(runDirs);
                 foreach (var (key, title, y) in new[] { ("eval_accuracy", "Stress sweep: greedy test accuracy (mean over seeds)", "accuracy"), ("ratio_max", "Stress sweep: largest importance ratio (mean over seeds)", "ratio") })
                 {

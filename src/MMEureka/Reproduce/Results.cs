@@ -99,8 +99,7 @@ public static class Results
     private static IEnumerable<ResultRow> Cpgd(string grpo, string cpgd, string sweepDir)
     {
         const string nb = "04-cpgd-stability";
-        var runDirs = Directory.Exists(sweepDir) ? Directory.GetDirectories(sweepDir).Where(d => File.Exists(Path.Combine(d, "config.json"))).ToList() : [];
-        var summary = SweepSummary.Read(runDirs);
+        var summary = SweepSummary.Read(SweepRunDirs(sweepDir));
         var byAlgo = summary.ByAlgo().ToDictionary(a => a.algo);
         string[] baselines = ["grpo", "rloo", "reinforce_pp", "no_clip"];
         if (byAlgo.ContainsKey("cpgd") && baselines.Any(byAlgo.ContainsKey))
@@ -256,7 +255,12 @@ public static class Results
     private static JsonObject? ReadJson(string path) => File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject : null;
     private static double? Num(JsonObject o, string key) => o[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
     private static double? EvalAccuracy(string dir, string file) => ReadJson(Path.Combine(dir, file)) is { } o ? Num(o, "accuracy") : null;
-    private static IReadOnlyList<(int step, string key, double value)>? Metrics(string dir) =>
+    /// <summary>The run folders of a sweep (those holding a config.json), in name order; none when it does not exist.</summary>
+    public static IReadOnlyList<string> SweepRunDirs(string sweepDir) =>
+        Directory.Exists(sweepDir) ? Directory.GetDirectories(sweepDir).Where(d => File.Exists(Path.Combine(d, "config.json"))).OrderBy(d => d, StringComparer.Ordinal).ToList() : [];
+
+    /// <summary>A run folder's metrics.jsonl rows, or null when it has none.</summary>
+    public static IReadOnlyList<(int step, string key, double value)>? Metrics(string dir) =>
         File.Exists(Path.Combine(dir, "metrics.jsonl")) ? RunFolder.ReadMetrics(Path.Combine(dir, "metrics.jsonl")) : null;
 
     /// <summary>Means of a per-step metric over the first and the last fifth of the steps that log it.</summary>
