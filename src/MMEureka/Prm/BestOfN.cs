@@ -42,8 +42,11 @@ public sealed record BonCandidate(string Response, Solution Solution, bool Corre
 /// <summary>A problem with its candidates, in sampling order (the first N are the candidates of Best-of-N).</summary>
 public sealed record BonProblem(Problem Problem, IReadOnlyList<BonCandidate> Candidates);
 
-/// <summary>Accuracy per N of each selection method: one row per method, one value per N.</summary>
-public sealed record BonTable(IReadOnlyList<int> Ns, IReadOnlyList<(string Method, double[] Accuracy)> Rows, int Problems)
+/// <summary>Accuracy per N of each selection method: one row per method, one value per N; and, for every method that
+/// scores candidates (the aggregators and the outcome model), its <see cref="BestOfN.Separation"/> over all the
+/// candidates.</summary>
+public sealed record BonTable(IReadOnlyList<int> Ns, IReadOnlyList<(string Method, double[] Accuracy)> Rows, int Problems,
+    IReadOnlyDictionary<string, double>? Separation = null)
 {
     /// <summary>The row of a method.</summary>
     public double[] this[string method] => Rows.First(r => r.Method == method).Accuracy;
@@ -53,15 +56,24 @@ public sealed record BonTable(IReadOnlyList<int> Ns, IReadOnlyList<(string Metho
     {
         var acc = new JsonObject();
         foreach (var (m, a) in Rows) acc[m] = new JsonArray(a.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
-        return new JsonObject { ["n"] = new JsonArray(Ns.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()), ["problems"] = Problems, ["accuracy"] = acc };
+        var json = new JsonObject { ["n"] = new JsonArray(Ns.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()), ["problems"] = Problems, ["accuracy"] = acc };
+        if (Separation != null) // NaN (no problem with both right and wrong candidates) has no JSON number: left out
+            json["separation"] = new JsonObject(Separation.Where(kv => double.IsFinite(kv.Value)).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value))));
+        return json;
     }
 
     /// <summary>The table as aligned text, accuracies in percent.</summary>
     public string ToText()
     {
         var sb = new StringBuilder();
-        sb.Append($"{"method",-14}").AppendJoin("", Ns.Select(n => $"{"N=" + n,8}")).Append('\n');
-        foreach (var (m, a) in Rows) sb.Append($"{m,-14}").AppendJoin("", a.Select(v => $"{100 * v,8:F1}")).Append('\n');
+        bool auc = Separation is { Count: > 0 };
+        sb.Append($"{"method",-14}").AppendJoin("", Ns.Select(n => $"{"N=" + n,8}")).Append(auc ? $"{"AUC",8}" : "").Append('\n');
+        foreach (var (m, a) in Rows)
+        {
+            sb.Append($"{m,-14}").AppendJoin("", a.Select(v => $"{100 * v,8:F1}"));
+            if (auc) sb.Append(Separation!.TryGetValue(m, out var v) ? $"{v,8:F3}" : $"{"",8}");
+            sb.Append('\n');
+        }
         return sb.ToString();
     }
 }
@@ -121,14 +133,54 @@ public static class BestOfN
             if (n < 1 || n > k) throw new ArgumentException($"N = {n} is outside 1..{k} (the candidates sampled per problem)");
         bool hasOrm = problems.All(p => p.Candidates.All(c => c.Orm != null));
         var rows = new List<(string, double[])>();
+        var separation = new Dictionary<string, double>();
         double[] Row(Func<BonProblem, int, double> perProblem) => ns.Select(n => problems.Average(p => perProblem(p, n))).ToArray();
         foreach (var a in Aggregators.All)
-            rows.Add((Aggregators.Name(a), Row((p, n) => PickCorrect(p, n, c => Aggregators.Aggregate(c.Prm, a)))));
-        if (hasOrm) rows.Add((Orm, Row((p, n) => PickCorrect(p, n, c => c.Orm!.Value))));
+        {
+            double Aggregated(BonCandidate c) => Aggregators.Aggregate(c.Prm, a);
+            rows.Add((Aggregators.Name(a), Row((p, n) => PickCorrect(p, n, Aggregated))));
+            separation[Aggregators.Name(a)] = Separation(problems, Aggregated);
+        }
+        if (hasOrm)
+        {
+            rows.Add((Orm, Row((p, n) => PickCorrect(p, n, c => c.Orm!.Value))));
+            separation[Orm] = Separation(problems, c => c.Orm!.Value);
+        }
         rows.Add((Random, Row(RandomPick)));
         rows.Add((Majority, Row(MajorityVote)));
         rows.Add((PassAtN, Row((p, n) => PassAtK.Estimate(p.Candidates.Count, p.Candidates.Count(c => c.Correct), n))));
-        return new BonTable(ns, rows, problems.Count);
+        return new BonTable(ns, rows, problems.Count, separation);
+    }
+
+    /// <summary>
+    /// How well a score tells a problem's correct candidates from its wrong ones: over the problems that have both, the
+    /// mean of the chance that a correct candidate scores above a wrong one of the same problem (ties count one half),
+    /// i.e. the within-problem ROC AUC. 0.5 is a coin (what random pick has by construction), 1 a perfect verifier;
+    /// NaN when no problem has both. Best-of-N can only beat random pick where this is above 0.5.
+    /// </summary>
+    public static double Separation(IReadOnlyList<BonProblem> problems, Func<BonCandidate, double> score) =>
+        Separation(problems.Select(p => p.Candidates.Select(c => (score(c), c.Correct))));
+
+    /// <summary><see cref="Separation(IReadOnlyList{BonProblem}, Func{BonCandidate, double})"/> of any scored items
+    /// in groups (one group per problem): the mean over groups with both kinds of the within-group ROC AUC.</summary>
+    public static double Separation(IEnumerable<IEnumerable<(double Score, bool Right)>> groups)
+    {
+        double sum = 0;
+        int counted = 0;
+        foreach (var g in groups)
+        {
+            var items = g.ToList();
+            var right = items.Where(x => x.Right).Select(x => x.Score).ToList();
+            var wrong = items.Where(x => !x.Right).Select(x => x.Score).ToList();
+            if (right.Count == 0 || wrong.Count == 0) continue;
+            double wins = 0;
+            foreach (var r in right)
+                foreach (var w in wrong)
+                    wins += r > w ? 1 : r == w ? 0.5 : 0;
+            sum += wins / (right.Count * wrong.Count);
+            counted++;
+        }
+        return counted == 0 ? double.NaN : sum / counted;
     }
 
     /// <summary>1 when the argmax (first on ties) of <paramref name="score"/> over the first <paramref name="n"/>

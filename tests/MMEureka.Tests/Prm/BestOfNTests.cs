@@ -66,6 +66,26 @@ public sealed class BestOfNTests
         Assert.Equal(new[] { PassAtK.Estimate(4, 1, 1) / 2 + PassAtK.Estimate(4, 3, 1) / 2, PassAtK.Estimate(4, 1, 2) / 2 + 0.5, 1.0 }, table[BestOfN.PassAtN]);
         Assert.DoesNotContain(table.Rows, r => r.Method == BestOfN.Orm);
         Assert.Throws<ArgumentException>(() => BestOfN.Table([p0], [8]));
+        // Separation over all 4 candidates: min ranks p0's right one above its 3 wrong ones (1) and p1's right ones
+        // below the wrong one (0); last ranks p0's right one (0.7) above 2 of its 3 wrong ones.
+        Assert.Equal(0.5, table.Separation!["min"], 12);
+        Assert.Equal((2 / 3.0 + 0) / 2, table.Separation!["last"], 12);
+        Assert.False(table.Separation!.ContainsKey(BestOfN.Random));
+    }
+
+    [Fact]
+    public void SeparationIsTheWithinProblemAucWithHalfCreditForTies()
+    {
+        var mixed = new BonProblem(Problems[0], [C(true, "2", 0.8), C(false, "1", 0.8), C(false, "1", 0.3), C(true, "2", 0.1)]);
+        // Pairs (right, wrong): (0.8, 0.8) tie 1/2, (0.8, 0.3) 1, (0.1, 0.8) 0, (0.1, 0.3) 0 -> 1.5 / 4.
+        Assert.Equal(0.375, BestOfN.Separation([mixed], c => c.Prm[0]), 12);
+        // A problem whose candidates are all right (or all wrong) says nothing about ranking and is left out.
+        var allRight = new BonProblem(Problems[1], [C(true, "4", 0.1), C(true, "4", 0.9)]);
+        Assert.Equal(0.375, BestOfN.Separation([mixed, allRight], c => c.Prm[0]), 12);
+        Assert.True(double.IsNaN(BestOfN.Separation([allRight], c => c.Prm[0])));
+        // The mean is over problems, not over pairs: a perfect problem with 1 pair weighs as much as one with 4.
+        var perfect = new BonProblem(Problems[1], [C(true, "4", 0.9), C(false, "5", 0.2)]);
+        Assert.Equal((0.375 + 1) / 2, BestOfN.Separation([mixed, perfect], c => c.Prm[0]), 12);
     }
 
     [Fact]
