@@ -171,7 +171,8 @@ public static class Results
             double overRandom = Points(bestAcc - random);
             int n = t.ns[^1];
             yield return new ResultRow("MM-PRM", $"Best-of-{n} with the PRM beats a random pick, more so as N grows",
-                "MM-K12 BoN-16: 33.9 (random) -> 42.8 (MM-PRM), +8.9", $"{best} {Pct(bestAcc)} vs random {Pct(random)} on {t.problems} test problems; N=1 -> N={n}: {Pct(curve[0])} -> {Pct(curve[^1])}",
+                "MM-K12 BoN-16: 33.9 (random) -> 42.8 (MM-PRM), +8.9", $"{best} {Pct(bestAcc)} vs random {Pct(random)} on {t.problems} test problems; N=1 -> N={n}: {Pct(curve[0])} -> {Pct(curve[^1])}" +
+                (soft["separation"] is JsonObject separation && Num(separation, best) is { } sep ? $"; separation of right from wrong candidates {sep:F2} (0.5: a coin)" : ""),
                 overRandom >= ClearPoints && rises ? Verdict.Yes : overRandom > 0 ? Verdict.Partly : Verdict.No,
                 $"{Signed(overRandom)} points over random{(rises ? ", rising with N" : ", not rising with N")} (yes: >= +{ClearPoints} and rising; partly: > 0)", bon);
             if (double.IsNaN(majority)) yield return Missing("MM-PRM", MajorityClaim, "not reported", bon, "majority vote in table.json");
