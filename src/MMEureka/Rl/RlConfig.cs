@@ -103,12 +103,12 @@ public sealed record RlConfig
     // use pi_old as plain PPO does (truncated_is off; the cpgd recipe turns it back on). 100 test + 100 OOD problems
     // every 5 steps. A first try with 8 prompts per step at lr 1e-4 took 150-265 s of training per step (load ~90 on
     // 2 cores) and was cut to 4 prompts to fit 15 steps in half an hour.
-    // Measured (init runs/sft-quick-step800, seed 1, one run each; `rl sweep --preset stress --algos grpo,no_clip,cpgd`,
-    // 26-31 min per run at load ~95): the ratio spikes reproduce (largest ratio grpo 17151, no_clip 20288, cpgd 23;
-    // cpgd <= 10 after step 1), the accuracy collapse does not separate them: greedy test accuracy 23% at step 0,
-    // then at steps 5/10/15 grpo 20/18/17%, no_clip 8/15/17% (format 0.68 at step 5), cpgd 18/19/11% (format 0.73).
-    // By the sweep's rule only cpgd collapsed (final 12 points below its best). At this learning rate every recipe
-    // loses accuracy; a smaller one (or more seeds and steps) is the next thing to try.
+    // Measured (init runs/sft-quick/checkpoint, 37% on 100 test problems; quiet machine, about a minute per run): the
+    // ratio spikes reproduce (largest ratio over seeds 1-3: grpo 118-6386, rloo 236-9234, reinforce_pp 367-860, no_clip
+    // 2160-11050, cpgd 6-39), the accuracy collapse does not separate the recipes: final test accuracy, mean of 3 seeds,
+    // grpo 22%, rloo 21%, reinforce_pp 22%, no_clip 14%, cpgd 18%. The same preset at smaller rates (seeds 1-2), grpo / no_clip /
+    // cpgd: lr 2e-5 31.5 / 27.5 / 27.5%, 5e-5 26 / 25.5 / 28.5%, 1e-4 27 / 20 / 19%. With minibatches of one group, Adam's
+    // lr-sized steps degrade the policy under every objective before the ratio matters; notebook 04 has the details.
     private static RlConfig Stress => new()
     {
         Preset = "stress", Steps = 15, PromptsPerStep = 4, GroupSize = 8, MiniBatches = 4, Epochs = 4, TruncatedIs = false,
