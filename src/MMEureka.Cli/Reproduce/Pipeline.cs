@@ -166,10 +166,7 @@ internal sealed class Pipeline
         var clock = Stopwatch.StartNew();
         var sampled = BestOfN.LoadOrSample(Path.Combine(dir, "candidates.jsonl"), Policy, chosen, config);
         string prm = R($"prm-{_preset}-{prmLabels}"), orm = R($"orm-{_preset}");
-        var scored = BestOfN.WithScores(sampled,
-            BestOfN.LoadOrScore(Path.Combine(prm, $"bon-{split}-scores.jsonl"), Path.Combine(prm, "checkpoint"), sampled),
-            BestOfN.LoadOrScore(Path.Combine(orm, $"bon-{split}-scores.jsonl"), Path.Combine(orm, "checkpoint"), sampled));
-        var table = BestOfN.Table(scored, ns);
+        var table = BestOfN.Table(BestOfN.ScoredByRuns(sampled, prm, orm, split), ns);
         var json = table.ToJson();
         json["split"] = split;
         json["prm"] = prm;

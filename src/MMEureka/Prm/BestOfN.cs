@@ -281,6 +281,17 @@ public static class BestOfN
         return scores;
     }
 
+    /// <summary>
+    /// The candidates scored by the PRM of the run folder <paramref name="prmRun"/> and the outcome model of
+    /// <paramref name="ormRun"/>, each through its <c>bon-SPLIT-scores.jsonl</c> cache beside its checkpoint
+    /// (<see cref="LoadOrScore"/>), the layout that notebook 06 and <c>mmeureka reproduce</c> share.
+    /// </summary>
+    public static IReadOnlyList<BonProblem> ScoredByRuns(IReadOnlyList<BonProblem> sampled, string prmRun, string ormRun, string split)
+    {
+        double[][] Scores(string run) => LoadOrScore(Path.Combine(run, $"bon-{split}-scores.jsonl"), Path.Combine(run, Runs.RunFolder.CheckpointFolder), sampled);
+        return WithScores(sampled, Scores(prmRun), Scores(ormRun));
+    }
+
     /// <summary>The candidates with the given step scores (flattened as <see cref="LoadOrScore"/> returns them) as
     /// their PRM scores, and optionally an outcome model's (its one score per candidate).</summary>
     public static IReadOnlyList<BonProblem> WithScores(IReadOnlyList<BonProblem> sampled, double[][] prm, double[][]? orm = null)

@@ -23,8 +23,10 @@ public sealed class RunFolder
 
     /// <summary>The run folder.</summary>
     public string Dir { get; }
+    /// <summary>Name of the checkpoint folder inside a run folder.</summary>
+    public const string CheckpointFolder = "checkpoint";
     /// <summary>The latest checkpoint.</summary>
-    public string CheckpointDir => Path.Combine(Dir, "checkpoint");
+    public string CheckpointDir => Path.Combine(Dir, CheckpointFolder);
     /// <summary>The settings of the run.</summary>
     public string ConfigPath => Path.Combine(Dir, "config.json");
     /// <summary>One JSON object per step and per evaluation.</summary>
