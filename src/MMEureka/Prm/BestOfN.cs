@@ -43,8 +43,8 @@ public sealed record BonCandidate(string Response, Solution Solution, bool Corre
 public sealed record BonProblem(Problem Problem, IReadOnlyList<BonCandidate> Candidates);
 
 /// <summary>Accuracy per N of each selection method: one row per method, one value per N; and, for every method that
-/// scores candidates (the aggregators and the outcome model), its <see cref="BestOfN.Separation(IReadOnlyList{BonProblem}, Func{BonCandidate, double})"/> over all the
-/// candidates.</summary>
+/// scores candidates (the aggregators and the outcome model), its separation over all the candidates
+/// (<see cref="BestOfN.Separation(IReadOnlyList{BonProblem}, Func{BonCandidate, double})"/>).</summary>
 public sealed record BonTable(IReadOnlyList<int> Ns, IReadOnlyList<(string Method, double[] Accuracy)> Rows, int Problems,
     IReadOnlyDictionary<string, double>? Separation = null)
 {

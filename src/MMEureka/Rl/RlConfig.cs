@@ -103,12 +103,13 @@ public sealed record RlConfig
     // use pi_old as plain PPO does (truncated_is off; the cpgd recipe turns it back on). 100 test + 100 OOD problems
     // every 5 steps. A first try with 8 prompts per step at lr 1e-4 took 150-265 s of training per step (load ~90 on
     // 2 cores) and was cut to 4 prompts to fit 15 steps in half an hour.
-    // Measured (init runs/sft-quick/checkpoint, 37% on 100 test problems; quiet machine, about a minute per run): the
-    // ratio spikes reproduce (largest ratio over seeds 1-3: grpo 118-6386, rloo 236-9234, reinforce_pp 367-860, no_clip
-    // 2160-11050, cpgd 6-39), the accuracy collapse does not separate the recipes: final test accuracy, mean of 3 seeds,
-    // grpo 22%, rloo 21%, reinforce_pp 22%, no_clip 14%, cpgd 18%. The same preset at smaller rates (seeds 1-2), grpo / no_clip /
-    // cpgd: lr 2e-5 31.5 / 27.5 / 27.5%, 5e-5 26 / 25.5 / 28.5%, 1e-4 27 / 20 / 19%. With minibatches of one group, Adam's
-    // lr-sized steps degrade the policy under every objective before the ratio matters; notebook 04 has the details.
+    // Measured (init runs/sft-quick/checkpoint, 37% on 100 test problems; quiet machine, about a minute per run):
+    // the ratio spikes reproduce (largest ratio over seeds 1-3: grpo 118-6386, rloo 236-9234, reinforce_pp 367-860,
+    // no_clip 2160-11050, cpgd 6-39); the accuracy collapse does not separate the recipes: final test accuracy, mean
+    // of 3 seeds, grpo 22%, rloo 21%, reinforce_pp 22%, no_clip 14%, cpgd 18%. The same preset at smaller rates
+    // (seeds 1-2), grpo / no_clip / cpgd: lr 2e-5 31.5 / 27.5 / 27.5%, 5e-5 26 / 25.5 / 28.5%, 1e-4 27 / 20 / 19%.
+    // With minibatches of one group, Adam's lr-sized steps degrade the policy under every objective before the ratio
+    // matters; notebook 04 has the details.
     private static RlConfig Stress => new()
     {
         Preset = "stress", Steps = 15, PromptsPerStep = 4, GroupSize = 8, MiniBatches = 4, Epochs = 4, TruncatedIs = false,
