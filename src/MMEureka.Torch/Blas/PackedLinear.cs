@@ -83,37 +83,52 @@ internal static unsafe class PackedLinear
         float* scratch = stackalloc float[MR * NR];
         fixed (float* px = x, pw = packed, pb = bias, py = y)
         {
-            for (int i0 = r0; i0 < r1; i0 += MR)
+            int i0 = r0;
+            for (; i0 + MR <= r1; i0 += MR)
             {
-                int rows = Math.Min(MR, r1 - i0);
                 float* a = px + xOffset + (long)i0 * ldx;
-                // Rows past the end read row 0 again (their results are dropped): every row runs the same chain.
-                nint d1 = rows > 1 ? ldx : 0, d2 = rows > 2 ? 2 * ldx : 0, d3 = rows > 3 ? 3 * ldx : 0, d4 = rows > 4 ? 4 * ldx : 0, d5 = rows > 5 ? 5 * ldx : 0;
                 for (int p = 0; p < panels; p++)
                 {
                     int cols = Math.Min(NR, n - p * NR);
                     float* c = py + yOffset + (long)i0 * n + p * NR;
-                    if (rows == MR && cols == NR)
+                    if (cols == NR)
                     {
-                        Tile(k, a, d1, d2, d3, d4, d5, pw + (long)p * k * NR, pb + p * NR, c, n);
+                        Tile(k, a, ldx, pw + (long)p * k * NR, pb + p * NR, c, n);
                         continue;
                     }
-                    Tile(k, a, d1, d2, d3, d4, d5, pw + (long)p * k * NR, pb + p * NR, scratch, NR);
-                    for (int r = 0; r < rows; r++)
+                    Tile(k, a, ldx, pw + (long)p * k * NR, pb + p * NR, scratch, NR);
+                    for (int r = 0; r < MR; r++)
                         new ReadOnlySpan<float>(scratch + r * NR, cols).CopyTo(new Span<float>(c + (long)r * n, cols));
+                }
+            }
+            // The last rows (fewer than a tile: a decoding shard of 32 rows has 2) one at a time, not padded to a
+            // tile: at 7 rows a padded tile did 12 rows' work.
+            for (; i0 < r1; i0++)
+            {
+                float* a = px + xOffset + (long)i0 * ldx;
+                float* c = py + yOffset + (long)i0 * n;
+                int p = 0;
+                for (; p + 4 <= panels && (p + 4) * NR <= n; p += 4)
+                    Row4(k, a, pw + (long)p * k * NR, k * NR, pb + p * NR, c + p * NR);
+                for (; p < panels; p++)
+                {
+                    int cols = Math.Min(NR, n - p * NR);
+                    Row4(k, a, pw + (long)p * k * NR, 0, pb + p * NR, scratch); // one panel (read four times over)
+                    new ReadOnlySpan<float>(scratch, cols).CopyTo(new Span<float>(c + p * NR, cols));
                 }
             }
         }
     }
 
-    /// <summary>A 6 x 16 tile: rows a, a + d1, ..., a + d5 of x times one packed panel, plus the bias, stored at c.
-    /// No calls inside: an accumulator live across a call is spilled to the stack at every iteration (all vector
+    /// <summary>A 6 x 16 tile: rows a, a + ldx, ..., a + 5 ldx of x times one packed panel, plus the bias, stored at
+    /// c. No calls inside: an accumulator live across a call is spilled to the stack at every iteration (all vector
     /// registers are caller-saved on System V), which measured half the speed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(int k, float* a, nint d1, nint d2, nint d3, nint d4, nint d5, float* b, float* bias, float* c, int ldc)
+    private static void Tile(int k, float* a, nint ldx, float* b, float* bias, float* c, int ldc)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        nint d2 = 2 * ldx, d3 = 3 * ldx, d4 = 4 * ldx, d5 = 5 * ldx;
         float* end = a + k;
         while (a < end)
         {
@@ -121,7 +136,7 @@ internal static unsafe class PackedLinear
             var b1 = Avx.LoadVector256(b + 8);
             var x = Avx.BroadcastScalarToVector256(a);
             c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
-            x = Avx.BroadcastScalarToVector256(a + d1);
+            x = Avx.BroadcastScalarToVector256(a + ldx);
             c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
             x = Avx.BroadcastScalarToVector256(a + d2);
             c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
@@ -142,6 +157,41 @@ internal static unsafe class PackedLinear
         Avx.Store(c, Avx.Add(c30, v0)); Avx.Store(c + 8, Avx.Add(c31, v1)); c += ldc;
         Avx.Store(c, Avx.Add(c40, v0)); Avx.Store(c + 8, Avx.Add(c41, v1)); c += ldc;
         Avx.Store(c, Avx.Add(c50, v0)); Avx.Store(c + 8, Avx.Add(c51, v1));
+    }
+
+    /// <summary>One row of x times four packed panels (<paramref name="panelStride"/> floats apart, consecutive in
+    /// the output), plus the bias, at c: the same one chain per element as <see cref="Tile"/>. Four panels give
+    /// eight independent chains, enough to keep the FMA units busy (one panel's two waited on their latency).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row4(int k, float* a, float* b, nint panelStride, float* bias, float* c)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        float* b1 = b + panelStride, b2 = b + 2 * panelStride, b3 = b + 3 * panelStride;
+        float* end = a + k;
+        while (a < end)
+        {
+            var x = Avx.BroadcastScalarToVector256(a);
+            c0 = Fma.MultiplyAdd(x, Avx.LoadVector256(b), c0);
+            c1 = Fma.MultiplyAdd(x, Avx.LoadVector256(b + 8), c1);
+            c2 = Fma.MultiplyAdd(x, Avx.LoadVector256(b1), c2);
+            c3 = Fma.MultiplyAdd(x, Avx.LoadVector256(b1 + 8), c3);
+            c4 = Fma.MultiplyAdd(x, Avx.LoadVector256(b2), c4);
+            c5 = Fma.MultiplyAdd(x, Avx.LoadVector256(b2 + 8), c5);
+            c6 = Fma.MultiplyAdd(x, Avx.LoadVector256(b3), c6);
+            c7 = Fma.MultiplyAdd(x, Avx.LoadVector256(b3 + 8), c7);
+            a++;
+            b += NR; b1 += NR; b2 += NR; b3 += NR;
+        }
+        // With panelStride 0 all four are the first panel: only c0, c1 are stored, and c is a 16-float scratch.
+        Avx.Store(c, Avx.Add(c0, Avx.LoadVector256(bias)));
+        Avx.Store(c + 8, Avx.Add(c1, Avx.LoadVector256(bias + 8)));
+        if (panelStride == 0) return;
+        Avx.Store(c + 16, Avx.Add(c2, Avx.LoadVector256(bias + 16)));
+        Avx.Store(c + 24, Avx.Add(c3, Avx.LoadVector256(bias + 24)));
+        Avx.Store(c + 32, Avx.Add(c4, Avx.LoadVector256(bias + 32)));
+        Avx.Store(c + 40, Avx.Add(c5, Avx.LoadVector256(bias + 40)));
+        Avx.Store(c + 48, Avx.Add(c6, Avx.LoadVector256(bias + 48)));
+        Avx.Store(c + 56, Avx.Add(c7, Avx.LoadVector256(bias + 56)));
     }
 }
 
