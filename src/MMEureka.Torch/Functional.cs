@@ -17,6 +17,11 @@ public static partial class torch
                 var y = Buffers.Uninitialized(rows * outF);
                 // y[rows, out] = x[rows, in] @ W^T (+ b in every row)
                 var b = bias?.contiguous().detach();
+                if (Packed(weight, w, xt, ldx, inF) is { } packed)
+                {
+                    PackedLinear.Forward(x.Storage, x.Offset, ldx, rows, inF, packed, outF, b?.Storage, b?.Offset ?? 0, y, 0);
+                    return Autograd.Record(new Tensor(y, LinearSizes(input, outF)), "LinearBackward", [], _ => []);
+                }
                 Gemm.SgemmEpilogue(xt, true, rows, outF, inF, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF,
                     b?.Storage, b?.Offset ?? 0, y, 0, outF, null);
                 var inputs = bias == null ? new[] { input, weight } : new[] { input, weight, bias };
@@ -26,6 +31,12 @@ public static partial class torch
                     return LinearGrads(input, weight, bias, x, xt, ldx, w, gy.Storage, gy.Offset, rows, inF, outF, null);
                 });
             }
+
+            /// <summary>The packed copy of <paramref name="weight"/> (contiguous values <paramref name="w"/>) when the
+            /// product can take the <see cref="torch.inference_mode"/> path: inside it, with grad mode off and x's rows
+            /// unit-stride; null otherwise.</summary>
+            internal static float[]? Packed(Tensor weight, Tensor w, bool xt, int ldx, int inF) =>
+                InferenceMode.Current is { } mode && !Autograd.Enabled && !xt && inF > 0 ? mode.Packed(weight, w) : null;
 
             /// <summary>Checks the shapes of a linear layer and returns x as [rows, in] (with its GEMM layout) and W.</summary>
             internal static (Tensor x, bool xt, int ldx, Tensor w, int rows, int inF, int outF) LinearOperands(Tensor input, Tensor weight, Tensor? bias)

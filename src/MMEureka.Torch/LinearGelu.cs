@@ -21,6 +21,16 @@ public static partial class torch
                 var y = Buffers.Uninitialized(rows * outF);
                 var slope = grad ? Buffers.Uninitialized(rows * outF) : null;
                 var b = bias?.contiguous().detach();
+                if (!grad && Packed(weight, w, xt, ldx, inF) is { } packed)
+                {
+                    PackedLinear.Forward(x.Storage, x.Offset, ldx, rows, inF, packed, outF, b?.Storage, b?.Offset ?? 0, y, 0);
+                    Loops.Chunked(rows, Math.Max(1, (1 << 14) / Math.Max(outF, 1)), (r0, count) =>
+                    {
+                        var h = y.AsSpan(r0 * outF, count * outF);
+                        Gelu.Forward(h, h);
+                    });
+                    return Autograd.Record(new Tensor(y, LinearSizes(input, outF)), "LinearGeluBackward", [], _ => []);
+                }
                 Gemm.SgemmEpilogue(xt, true, rows, outF, inF, x.Storage, x.Offset, ldx, w.Storage, w.Offset, inF,
                     b?.Storage, b?.Offset ?? 0, y, 0, outF, (r0, count) =>
                     {

@@ -27,7 +27,7 @@ public static partial class torch
     /// Runs <paramref name="body"/>(0) ... <paramref name="body"/>(count - 1) on the thread pool, as many at a time
     /// as there are cores, each on one thread with every op inside single-threaded, and returns when all are done.
     /// For independent work such as batch shards of a sampler. Grad mode (<see cref="no_grad"/>) carries over to
-    /// the shards. The shards must not write to shared state; what each one computes does not depend on how many
+    /// the shards, and so does <see cref="inference_mode"/>. The shards must not write to shared state; what each one computes does not depend on how many
     /// run at once, so results are the same on any number of cores. The first exception is rethrown.
     /// </summary>
     public static void parallel_shards(int count, Action<int> body)
@@ -35,9 +35,11 @@ public static partial class torch
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentNullException.ThrowIfNull(body);
         bool grad = Autograd.Enabled;
+        var inference = InferenceMode.Current;
         void Shard(int i) => Threads.RunSerial(() =>
         {
             using var _ = grad ? null : no_grad();
+            using var __ = inference == null ? null : InferenceMode.Use(inference);
             if (Profiler.Enabled) Profiler.Mark();
             body(i);
         });

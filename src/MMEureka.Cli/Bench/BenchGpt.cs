@@ -59,7 +59,7 @@ public sealed class BenchGpt : nn.Module
     /// in order from the one generator, as a single multinomial over the whole batch would.</summary>
     public int[] Generate(int[] prompt, int batch, int newTokens, float temperature, Generator generator)
     {
-        using var _ = no_grad();
+        using var _ = inference_mode(); // as MiniVlm's sampler: weights packed once per call
         int t0 = prompt.Length / batch, hd = Config.Dim / Config.Heads, vocab = Config.Vocab;
         int shards = (batch + ShardRows - 1) / ShardRows;
         var caches = new KVCache[shards];

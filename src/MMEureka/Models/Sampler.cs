@@ -15,9 +15,11 @@ public sealed record SampleResult(int[] Tokens, string Text, float[] LogProbs, b
 /// sequence is [image ; pads ; prompt], pads are masked out as keys (<see cref="KVCache.mask_keys"/>), and each real
 /// token keeps the position it would have alone (image 0..P-1, then P, P+1, ... from the first real prompt token),
 /// so a padded row computes what the row would compute on its own.
-/// <para>Speed (rollouts are most of RL's and the annotator's wall time): each distinct (image, prompt) is prefilled
-/// once, on its own, and its cache row copied to the rows that repeat it (RL's G samples per prompt); a row's
-/// prefill never depends on the other rows, so sharing it changes no bit. Decoding runs the batch in shards of rows
+/// <para>Speed (rollouts are most of RL's and the annotator's wall time): everything runs in
+/// <see cref="torch.inference_mode"/>, whose linear layers use weights packed once per call and compute each row
+/// the same whatever batch it is in. Each distinct (image, prompt) is prefilled once, the distinct rows together in
+/// a few shards, and its cache row copied to the rows that repeat it (RL's G samples per prompt); a row's prefill
+/// never depends on the other rows, so sharing it changes no bit. Decoding runs the batch in shards of rows
 /// on separate cores, each through its own view of the one cache, and rows that stop leave by renumbering the
 /// cache's rows, not by copying them. The shard sizes follow from the number of active rows alone, so the same
 /// seed gives the same tokens on any machine.</para>
@@ -67,32 +69,43 @@ public static class Sampler
         int steps = limit.Max();
         int p = c.ImageTokens, prefill = p + promptMax, vocab = c.VocabSize;
 
-        using var _ = no_grad();
+        // Inference mode: the linear layers multiply by weights packed once per call (they do not change while it
+        // samples), and their rows come out the same whatever batch they sit in.
+        using var _ = inference_mode();
         var generators = new Generator[batch];
         for (int r = 0; r < batch; r++) generators[r] = new Generator(rowSeeds?[r] ?? RowSeed(config.Seed, r));
 
-        // Prefill: [image ; left pads ; prompt], one distinct row at a time (a row's numbers then never depend on
-        // the batch around it), the rows spread over the cores.
+        // Prefill: [image ; left pads ; prompt] of the distinct rows, in shards of rows that each run one forward (a
+        // shard's products then have rows * prefill rows instead of prefill, and its per-op costs are paid once per
+        // shard rather than once per row), the shards spread over the cores. A row's numbers still never depend on the
+        // rows around it: every op of the forward is row by row (products included, SamplerTests check it bit for bit).
         var (firsts, source) = sharePrefill ? DistinctRows(pixels, prompts) : (Enumerable.Range(0, batch).ToArray(), Enumerable.Range(0, batch).ToArray());
         var cache = new KVCache(c.TextLayers, firsts.Length, c.TextHeads, prefill + steps, c.TextDim / c.TextHeads);
         var prefillLogits = new float[firsts.Length * vocab];
-        parallel_shards(firsts.Length, u =>
+        int prefillShards = PrefillShardCount(firsts.Length);
+        parallel_shards(prefillShards, sh =>
         {
-            int r = firsts[u], pad = promptMax - prompts[r].Length;
-            var ids = new int[promptMax];
-            var positions = new int[prefill];
-            for (int j = 0; j < p; j++) positions[j] = j;
-            for (int j = 0; j < promptMax; j++)
+            int u0 = (int)((long)firsts.Length * sh / prefillShards), u1 = (int)((long)firsts.Length * (sh + 1) / prefillShards), rows = u1 - u0;
+            var ids = new int[rows * promptMax];
+            var positions = new int[rows * prefill];
+            var view = cache.select_rows(Enumerable.Range(u0, rows).ToArray());
+            var images = new List<float[]>(rows);
+            for (int u = u0; u < u1; u++)
             {
-                bool real = j >= pad;
-                ids[j] = real ? prompts[r][j - pad] : Tokenizer.Pad;
-                positions[p + j] = real ? p + j - pad : 0;
+                int r = firsts[u], pad = promptMax - prompts[r].Length, i = u - u0;
+                images.Add(pixels[r]);
+                for (int j = 0; j < p; j++) positions[i * prefill + j] = j;
+                for (int j = 0; j < promptMax; j++)
+                {
+                    bool real = j >= pad;
+                    ids[i * promptMax + j] = real ? prompts[r][j - pad] : Tokenizer.Pad;
+                    positions[i * prefill + p + j] = real ? p + j - pad : 0;
+                }
+                view.mask_keys(i, p, pad);
             }
-            var row = cache.select_rows([u]);
-            row.mask_keys(0, p, pad);
-            var x = cat([model.EncodeImage(ImageBatch([pixels[r]], c)), model.EmbedTokens(ids, 1, promptMax)], 1);
-            var hidden = model.Decode(x, positions, null, row);
-            model.lm_head.forward(hidden.select(1, prefill - 1)).contiguous().data<float>().CopyTo(prefillLogits, u * vocab);
+            var x = cat([model.EncodeImage(ImageBatch(images, c)), model.EmbedTokens(ids, rows, promptMax)], 1);
+            var hidden = model.Decode(x, positions, null, view);
+            model.lm_head.forward(hidden.select(1, prefill - 1)).contiguous().data<float>().CopyTo(prefillLogits, u0 * vocab);
         });
         if (firsts.Length < batch) cache.index_select(source); // copies each shared row to the rows that repeat it
 
@@ -156,6 +169,16 @@ public static class Sampler
     /// the cores), so that the shards' products, and hence the numbers, are the same on every machine.</summary>
     internal static int ShardCount(int rows) =>
         rows < 2 * MinShardRows ? 1 : Math.Max(2, (rows + MaxShardRows - 1) / MaxShardRows);
+
+    /// <summary>Prefill shards for <paramref name="rows"/> distinct rows: one per <see cref="PrefillShardRows"/> rows
+    /// and at least two as soon as there are two rows (the prefill is most of a small batch's work, so a second core
+    /// pays off at any size). A function of the row count only, like <see cref="ShardCount"/>.</summary>
+    internal static int PrefillShardCount(int rows) =>
+        rows < 2 ? rows : Math.Max(2, (rows + PrefillShardRows - 1) / PrefillShardRows);
+
+    /// <summary>Most distinct rows per prefill shard: 32 rows of 36 + ~20 positions are products of ~1,800 rows, well
+    /// past where the GEMM's efficiency levels off, while the activations stay a few MB.</summary>
+    internal const int PrefillShardRows = 32;
 
     /// <summary>The first row of each distinct (image, prompt) pair by content, and for every row the index of its pair.</summary>
     private static (int[] firsts, int[] source) DistinctRows(IReadOnlyList<float[]> pixels, IReadOnlyList<int[]> prompts)
