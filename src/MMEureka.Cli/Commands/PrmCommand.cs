@@ -62,8 +62,9 @@ internal static class PrmCommand
         var output = new Option<string?>("--out") { Description = "Run folder. Default: runs/prm-PRESET-LABELS (runs/orm-PRESET with --orm)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint." };
         var force = new Option<bool>("--force") { Description = "Start over in an --out folder that already holds a run." };
+        var trainVision = new Option<bool>("--train-vision") { Description = "Let the vision tower learn too (an ablation; MM-PRM keeps it frozen)." };
         var command = new Command("train", "Train the PRM on step labels; writes metrics.jsonl and checkpoint/ under --out.")
-            { data, init, labels, orm, preset, lr, steps, seed, problems, output, resume, force };
+            { data, init, labels, orm, preset, lr, steps, seed, problems, output, resume, force, trainVision };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             string presetName = parse.GetValue(preset)!;
@@ -71,6 +72,7 @@ internal static class PrmCommand
             {
                 Labels = parse.GetValue(labels) == "hard" ? PrmLabels.Hard : PrmLabels.Soft,
                 Outcome = parse.GetValue(orm),
+                TrainVision = parse.GetValue(trainVision),
             };
             if (parse.GetValue(lr) is { } l) config = config with { LearningRate = l };
             if (parse.GetValue(steps) is { } s) config = config with { Steps = s };

@@ -68,6 +68,15 @@ public sealed partial class MiniVlm : nn.Module
         return n;
     }
 
+    /// <summary>The parameters an RL or PRM run optimises: all of them with <paramref name="trainVision"/>, otherwise
+    /// all but the vision tower's, which are then marked as needing no gradient (the papers freeze the vision encoder).</summary>
+    public List<(string name, Tensor parameter)> TrainableParameters(bool trainVision)
+    {
+        if (trainVision) return named_parameters().ToList();
+        foreach (var p in vision.parameters()) p.requires_grad_(false);
+        return named_parameters().Where(p => !p.name.StartsWith("vision.", StringComparison.Ordinal)).ToList();
+    }
+
     /// <summary>Pixels [B, C, S, S] in [0, 1] to image vectors [B, P, text_dim] (vision encoder + projector).</summary>
     public Tensor EncodeImage(Tensor pixels)
     {

@@ -55,6 +55,9 @@ public sealed record PrmConfig
     public int MaxExamples { get; init; }
     /// <summary>Seed of the held-out split and of the data order.</summary>
     public long Seed { get; init; } = 1;
+    /// <summary>Let the vision tower learn too (an ablation; MM-PRM keeps the vision encoder frozen): whether a PRM that
+    /// may re-learn what it reads can spot a misread number that the policy's frozen features cannot.</summary>
+    public bool TrainVision { get; init; }
 
     /// <summary>The settings of a preset.</summary>
     public static PrmConfig ForPreset(string preset) => preset switch
@@ -90,6 +93,8 @@ public sealed record PrmConfig
     public string ToJson(string data, string init)
     {
         var node = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        // Written only when on, so that run folders made before the switch existed still match on resume.
+        if (!TrainVision) node.Remove("train_vision");
         node["data"] = Path.GetFullPath(data);
         node["init"] = Path.GetFullPath(init);
         return node.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

@@ -66,9 +66,8 @@ public sealed class PrmTrainer
         _eval = Items(eval);
         if (_train.Count == 0) throw new ArgumentException($"{dataPath}: no training paths with a scored step{(config.Outcome ? " and a final answer" : "")}");
         Folder = new RunFolder(runDir, config.ToJson(dataPath, initCheckpoint));
-        // The vision tower stays as the policy left it (MM-PRM freezes the vision encoder); projector and decoder learn.
-        foreach (var p in Model.vision.parameters()) p.requires_grad_(false);
-        _parameters = Model.named_parameters().Where(p => !p.name.StartsWith("vision.", StringComparison.Ordinal)).ToList();
+        // The vision tower stays as the policy left it (MM-PRM freezes the vision encoder) unless the ablation asks.
+        _parameters = Model.TrainableParameters(config.TrainVision);
         // beta2 0.95 as in SFT: a short run on a small model, where the second moment should follow the gradients quickly.
         _optimizer = optim.AdamW(_parameters.Select(p => p.parameter), config.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: config.WeightDecay);
     }

@@ -77,6 +77,9 @@ public sealed record RlConfig
     public int SamplesLogged { get; init; } = 4;
     /// <summary>Train problems used (0 = all).</summary>
     public int TrainProblems { get; init; }
+    /// <summary>Let the vision tower learn too. Off in every recipe (MM-Eureka keeps the vision encoder frozen); on,
+    /// it asks whether RL can improve what the policy reads from the image, not only what it does with it.</summary>
+    public bool TrainVision { get; init; }
     /// <summary>Seed of prompt order, sampling and minibatch order.</summary>
     public long Seed { get; init; } = 1;
 
@@ -198,8 +201,11 @@ public sealed record RlConfig
         if (Filter) f.Add($"--enable_accuracy_filter --accuracy_lower_bound {FilterLow:G3} --accuracy_upper_bound {FilterHigh:G3}");
         if (Loss.KlCoef > 0) f.Add($"--init_kl_coef {Loss.KlCoef:G3} --use_kl_loss --kl_estimator {Loss.KlEstimator.ToString().ToLowerInvariant()}");
         else f.Add("--init_kl_coef 0");
-        f.Add("--freeze_prefix visual");
-        f.Add("# --freeze_prefix keeps the vision tower frozen; its value depends on the model's parameter names");
+        if (!TrainVision)
+        {
+            f.Add("--freeze_prefix visual");
+            f.Add("# --freeze_prefix keeps the vision tower frozen; its value depends on the model's parameter names");
+        }
         if (Objective == PolicyObjective.DualClip) f.Add($"# dual clip: MM-EUREKA's loss clamps the ratio at {Loss.DualClipC:G3} itself (no flag)");
         if (Objective is PolicyObjective.NoClip or PolicyObjective.Pg or PolicyObjective.Pgd) f.Add($"# objective {Objective}: no flag in the fork; it is an ablation of this project");
         if (Aggregation != LossAggregation.SeqMean) f.Add($"# aggregation {Aggregation}: the fork averages token means per sequence");

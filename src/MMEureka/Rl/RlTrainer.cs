@@ -50,13 +50,14 @@ public sealed class RlTrainer
         _test = test.Take(config.EvalProblems).ToList();
         _ood = config.EvalOod ? ood.Take(config.EvalProblems).ToList() : [];
         var json = JsonNode.Parse(config.ToJson())!.AsObject();
+        // Written only when on, so that run folders made before the switch existed still match (resume, sweeps, reproduce).
+        if (!config.TrainVision) json.Remove("train_vision");
         // A resumed (or reused) run must start from the same policy: its weights' hash, not its path, so that a run
         // folder stays valid when the project is moved or cloned.
         json["init_sha256"] = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
             File.ReadAllBytes(Path.Combine(init, MiniVlm.WeightsFile)))).ToLowerInvariant();
         Folder = new RunFolder(runDir, json.ToJsonString(new() { WriteIndented = true }));
-        foreach (var p in Model.vision.parameters()) p.requires_grad_(false);
-        _parameters = Model.named_parameters().Where(p => !p.name.StartsWith("vision.", StringComparison.Ordinal)).ToList();
+        _parameters = Model.TrainableParameters(config.TrainVision);
         // betas (0.9, 0.95): OpenRLHF's defaults, which MM-Eureka's and CPGD's scripts keep.
         _optimizer = optim.AdamW(_parameters.Select(p => p.parameter), config.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8,
             weight_decay: config.WeightDecay);

@@ -182,6 +182,15 @@ public sealed class PrmTrainerTests : IDisposable
     }
 
     [Fact]
+    public void TrainVisionLetsTheTowerLearn()
+    {
+        var trainer = Trainer(Tiny(2) with { LearningRate = 1e-2, TrainVision = true }, "train-vision");
+        var tower = trainer.Model.vision.patch_embed.weight.data<float>().ToArray();
+        trainer.Run();
+        Assert.NotEqual(tower, trainer.Model.vision.patch_embed.weight.data<float>().ToArray());
+    }
+
+    [Fact]
     public void ResumedRunWritesTheSameMetricsAsAnUninterruptedOne()
     {
         var config = Tiny(6);

@@ -145,6 +145,25 @@ public sealed class RlTrainerTests : IDisposable
         t.Run();
         Assert.Equal(vision, t.Model.vision.patch_embed.weight.data<float>());
         Assert.NotEqual(text, t.Model.lm_head.weight.data<float>());
+        // Off, the switch stays out of config.json, which then matches the run folders made before it existed.
+        Assert.DoesNotContain("train_vision", File.ReadAllText(t.Folder.ConfigPath));
+    }
+
+    [Fact]
+    public void TrainVisionLetsTheTowerLearnAndResumes()
+    {
+        var c = Tiny(steps: 2) with { Objective = PolicyObjective.NoClip, TrainVision = true };
+        var t = Trainer(c, "train-vision");
+        var vision = t.Model.vision.patch_embed.weight.data<float>().ToArray();
+        t.Run(stopAfter: 1);
+        Assert.NotEqual(vision, t.Model.vision.patch_embed.weight.data<float>());
+        // The optimizer state saved with the checkpoint covers the tower too: a resume finishes as a straight run does.
+        var resumed = Trainer(c, "train-vision");
+        resumed.Run(resume: true);
+        var straight = Trainer(c, "train-vision-straight");
+        straight.Run();
+        Assert.Equal(MetricsWithoutTimes(straight.Folder.MetricsPath), MetricsWithoutTimes(resumed.Folder.MetricsPath));
+        Assert.Contains("\"train_vision\": true", File.ReadAllText(resumed.Folder.ConfigPath));
     }
 
     [Fact]
