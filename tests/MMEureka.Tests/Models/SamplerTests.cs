@@ -112,8 +112,8 @@ public class SamplerTests
     }
 
     [Theory]
-    [InlineData(3, 4, 1.0f, 0, 1.0f)]   // 12 rows: one decoding shard
-    [InlineData(5, 8, 1.0f, 0, 1.0f)]   // 40 rows: two shards, rows leaving at different steps
+    [InlineData(3, 4, 1.0f, 0, 1.0f)]   // 12 rows: two decoding groups
+    [InlineData(5, 8, 1.0f, 0, 1.0f)]   // 40 rows: five groups, rows leaving at different steps
     [InlineData(4, 5, 0.7f, 12, 0.9f)]  // top-k and top-p
     public void SharingThePrefillOfRepeatedRowsChangesNoBit(int groups, int size, float temperature, int topK, float topP)
     {
@@ -137,13 +137,13 @@ public class SamplerTests
     }
 
     [Fact]
-    public void RowsOfSeveralShardsEqualTheRowsSampledAlone()
+    public void RowsOfSeveralDecodingGroupsEqualTheRowsSampledAlone()
     {
-        // 40 rows run as two decoding shards whose rows change as rows stop; each row must still be what it is alone.
+        // 40 rows run as five decoding groups whose rows change as rows stop; each row must still be what it is alone.
         var model = TestModels.Model(12);
         var (px, prompts) = Groups(8, 5);
         var config = new SamplingConfig { Temperature = 1.0f, MaxNewTokens = 30, Seed = 23 };
-        Assert.Equal(2, Sampler.ShardCount(prompts.Count));
+        Assert.Equal(5, Sampler.DecodeGroupCount(prompts.Count));
         var batched = Sampler.Sample(model, Tok, px, prompts, config);
         var lengths = batched.Select(b => b.Tokens.Length).Distinct().Count();
         Assert.True(lengths > 3, $"rows should stop at different steps, got {lengths} distinct lengths");
