@@ -129,13 +129,18 @@ internal static class FusedAttention
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
         int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, bool keepProbs = true, KeyRows keyRows = default)
     {
+        // Rows of a KV cache holding different numbers of keys (KVCache.copy_row) only ever decode one query each.
+        if (keyRows.Lengths != null && (Tq != 1 || padding != null))
+            throw new ArgumentException("attention over KV cache rows of different lengths takes one query per row and no dense padding mask");
         var p = Buffers.Uninitialized(B * H * Tq * Tk);
         ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
         {
             int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
             int padStart = keyRows.PadStart?[kb] ?? 0, padEnd = keyRows.PadEnd?[kb] ?? 0;
+            int keys = keyRows.Lengths?[kb] ?? Tk; // this row's keys; its probabilities row is Tk long, the rest cleared
+            if (keys < Tk) p.AsSpan(bh * Tq * Tk + keys, Tk - keys).Clear();
             Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(kb, h), k.Ld, v.Data, v.At(kb, h), v.Ld, o.Data, o.At(b, h), o.Ld,
-                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk, padStart, padEnd, keepProbs);
+                p, bh * Tq * Tk, Tq, keys, D, scale, causal, padding, b * Tk, padStart, padEnd, keepProbs);
         });
         return p;
     }
@@ -308,6 +313,7 @@ internal static class FusedAttention
     public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
         HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale, bool causal, KeyRows keyRows = default)
     {
+        if (keyRows.Lengths != null) throw new InvalidOperationException("no backward through KV cache rows of different lengths");
         ForHeads(B * H, 4L * B * H * Tq * Tk * D, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
             int b = bh / H, h = bh % H, kb = keyRows.Slot(b);

@@ -19,10 +19,10 @@ public sealed record SampleResult(int[] Tokens, string Text, float[] LogProbs, b
 /// <see cref="torch.inference_mode"/>, whose linear layers use weights packed once per call and compute each row
 /// the same whatever batch it is in. Each distinct (image, prompt) is prefilled once, the distinct rows together in
 /// a few shards, and its cache row copied to the rows that repeat it (RL's G samples per prompt); a row's prefill
-/// never depends on the other rows, so sharing it changes no bit. Decoding runs the batch in groups of a few rows,
-/// each decoded to its end on one core through its own view of the one cache (the cores take the groups in turn),
-/// and rows that stop leave by renumbering the view's rows, not by copying them. Every op computes each row on its
-/// own, so neither the grouping nor the number of cores changes a row's tokens.</para>
+/// never depends on the other rows, so sharing it changes no bit. Decoding runs on every core, each decoding a few
+/// rows at a time in the slots of its own cache and starting the next row in the slot of a row that stopped. Every
+/// op computes each row on its own, so neither which rows decode together nor the number of cores changes a row's
+/// tokens.</para>
 /// </summary>
 public static class Sampler
 {
@@ -35,9 +35,9 @@ public static class Sampler
 
     /// <summary><see cref="Sample(MiniVlm, Tokenizer, IReadOnlyList{float[]}, IReadOnlyList{int[]}, SamplingConfig, IReadOnlyList{long}?)"/>;
     /// <paramref name="sharePrefill"/> false prefills every row itself even when rows repeat one (image, prompt)
-    /// (for the test that sharing changes nothing).</summary>
+    /// (for the test that sharing changes nothing); <paramref name="decodeCores"/> decode (default: one per core).</summary>
     internal static SampleResult[] Sample(MiniVlm model, Tokenizer tokenizer, IReadOnlyList<float[]> pixels,
-        IReadOnlyList<int[]> prompts, SamplingConfig config, IReadOnlyList<long>? rowSeeds, bool sharePrefill)
+        IReadOnlyList<int[]> prompts, SamplingConfig config, IReadOnlyList<long>? rowSeeds, bool sharePrefill, int? decodeCores = null)
     {
         config.Validate();
         var c = model.Config;
@@ -72,7 +72,7 @@ public static class Sampler
         // shard rather than once per row), the shards spread over the cores. A row's numbers still never depend on the
         // rows around it: every op of the forward is row by row (products included, SamplerTests check it bit for bit).
         var (firsts, source) = sharePrefill ? DistinctRows(pixels, prompts) : (Enumerable.Range(0, batch).ToArray(), Enumerable.Range(0, batch).ToArray());
-        var cache = new KVCache(c.TextLayers, firsts.Length, c.TextHeads, prefill + steps, c.TextDim / c.TextHeads);
+        var cache = new KVCache(c.TextLayers, firsts.Length, c.TextHeads, prefill, c.TextDim / c.TextHeads); // the prefixes only
         var prefillLogits = new float[firsts.Length * vocab];
         int prefillShards = PrefillShardCount(firsts.Length);
         parallel_shards(prefillShards, sh =>
@@ -99,7 +99,6 @@ public static class Sampler
             var hidden = model.Decode(x, positions, null, view);
             model.lm_head.forward(hidden.select(1, prefill - 1)).contiguous().data<float>().CopyTo(prefillLogits, u0 * vocab);
         });
-        if (firsts.Length < batch) cache.index_select(source); // copies each shared row to the rows that repeat it
 
         var tokens = new List<int>[batch];
         var logProbs = new List<float>[batch];
@@ -110,21 +109,17 @@ public static class Sampler
         for (int a = 0; a < batch; a++)
             picked[a] = TokenPicker.Pick(prefillLogits.AsSpan(source[a] * vocab, vocab), config, generators[a], out pickedLogProb[a]);
 
-        // Decoding: the rows in groups that each run to their last token on one core, the cores taking the next
-        // group as they finish one (no barrier per step). A group's keys and values stay a few MB, so they are read
+        // Decoding: each core decodes a few rows at a time in slots of its own cache, and when a row stops, the next
+        // row not yet started takes its slot (its prefix copied from the prefill's cache, the rows that repeat one
+        // prefix each getting a copy) while the others go on: the cores' batches stay full until the last rows start,
+        // with no barrier between the cores at each step. A core's keys and values stay a few MB, so they are read
         // from the last-level cache at every step instead of streaming the whole batch's (64 rows over ~100
-        // positions: 26 MB) from memory; and a core whose rows ran out does not sit idle while the other finishes a
-        // step. Every op computes each row on its own, so the grouping changes no number.
-        int groups = DecodeGroupCount(batch), next = -1;
-        parallel_shards(Math.Min(groups, Environment.ProcessorCount), _ =>
-        {
-            for (int g; (g = Interlocked.Increment(ref next)) < groups;)
-            {
-                int a0 = (int)((long)batch * g / groups), a1 = (int)((long)batch * (g + 1) / groups);
-                DecodeGroup(model, config, prompts, limit, generators, cache, groups == 1 ? null : Enumerable.Range(a0, a1 - a0).ToArray(),
-                    a0, a1, p, vocab, picked, pickedLogProb, tokens, logProbs, truncated);
-            }
-        });
+        // positions: 26 MB) from memory. Every op computes each row on its own (the attention over each row's own
+        // positions), so neither the slots nor the cores change a row's numbers.
+        int workers = Math.Min(decodeCores ?? Environment.ProcessorCount, batch), slots = Math.Min(DecodeSlots, (batch + workers - 1) / workers);
+        var queue = new[] { -1 }; // the last row started
+        parallel_shards(workers, _ => DecodeRows(model, config, prompts, limit, generators, cache, source, queue, slots, prefill + steps,
+            picked, pickedLogProb, tokens, logProbs, truncated));
 
         var results = new SampleResult[batch];
         for (int r = 0; r < batch; r++)
@@ -136,68 +131,76 @@ public static class Sampler
         return results;
     }
 
-    /// <summary>Decodes batch rows [a0, a1) (cache rows <paramref name="rows"/>, null: all of <paramref name="cache"/>)
-    /// until each has stopped, starting from the tokens already in <paramref name="picked"/>; writes only those
-    /// rows' entries of the arrays it is given.</summary>
-    private static void DecodeGroup(MiniVlm model, SamplingConfig config, IReadOnlyList<int[]> prompts, int[] limit, Generator[] generators,
-        KVCache cache, int[]? rows, int a0, int a1, int p, int vocab, int[] picked, float[] pickedLogProb,
+    /// <summary>One core's share of the decoding: takes rows in turn from <paramref name="queue"/> (the last row
+    /// taken), starts each in a free slot of a cache of <paramref name="slots"/> rows from its prefix
+    /// (<paramref name="prefixes"/> row <paramref name="source"/>[r]), and decodes its rows together until they stop
+    /// and no row is left. Writes only the entries of the rows it takes.</summary>
+    private static void DecodeRows(MiniVlm model, SamplingConfig config, IReadOnlyList<int[]> prompts, int[] limit, Generator[] generators,
+        KVCache prefixes, int[] source, int[] queue, int slots, int maxLength, int[] picked, float[] pickedLogProb,
         List<int>[] tokens, List<float>[] logProbs, bool[] truncated)
     {
-        var view = rows == null ? cache : cache.select_rows(rows);
-        var active = Enumerable.Range(a0, a1 - a0).ToArray(); // batch row of each of the view's rows
-        var logits = new float[active.Length * vocab];
-        var keep = new List<int>(active.Length);
-        for (int s = 0; ; s++)
+        var c = model.Config;
+        int batch = prompts.Count, vocab = c.VocabSize, p = c.ImageTokens;
+        var cache = new KVCache(c.TextLayers, slots, c.TextHeads, maxLength, c.TextDim / c.TextHeads);
+        var rowOf = new int[slots];
+        var free = new Stack<int>(Enumerable.Range(0, slots).Reverse());
+        var active = new List<int>(slots); // slots of the rows decoding, in the order of the step's batch
+        var logits = new float[slots * vocab];
+
+        // Appends row r's picked token; false when the row stops there.
+        bool Record(int r)
         {
-            keep.Clear();
-            foreach (int r in active)
+            int id = picked[r];
+            tokens[r].Add(id);
+            logProbs[r].Add(pickedLogProb[r]);
+            if (id == Tokenizer.EndAnswer || id == Tokenizer.Eos) return false;
+            if (tokens[r].Count < limit[r]) return true;
+            truncated[r] = true;
+            return false;
+        }
+
+        while (true)
+        {
+            while (free.Count > 0)
             {
-                int id = picked[r];
-                tokens[r].Add(id);
-                logProbs[r].Add(pickedLogProb[r]);
-                bool stop = id == Tokenizer.EndAnswer || id == Tokenizer.Eos;
-                if (!stop && tokens[r].Count >= limit[r]) truncated[r] = true;
-                else if (!stop) keep.Add(r);
+                int r = Interlocked.Increment(ref queue[0]);
+                if (r >= batch) break;
+                if (!Record(r)) continue; // stopped at the token drawn from the prefill
+                int slot = free.Pop();
+                cache.copy_row(prefixes, source[r], slot);
+                rowOf[slot] = r;
+                active.Add(slot);
             }
-            if (keep.Count == 0) return;
-            if (keep.Count < active.Length)
-            {
-                // distinct rows: the view renumbers its rows, nothing is copied
-                var local = new int[keep.Count];
-                for (int i = 0, j = 0; i < active.Length && j < keep.Count; i++)
-                    if (active[i] == keep[j]) local[j++] = i;
-                view.index_select(local);
-                active = [.. keep];
-            }
-            int n = active.Length;
-            var next = new int[n];
+            int n = active.Count;
+            if (n == 0) return;
+            var ids = new int[n];
             var pos = new int[n];
             for (int i = 0; i < n; i++)
             {
-                next[i] = picked[active[i]];
-                pos[i] = p + prompts[active[i]].Length + s;
+                int r = rowOf[active[i]];
+                ids[i] = picked[r];
+                pos[i] = p + prompts[r].Length + tokens[r].Count - 1;
             }
-            var hidden = model.Decode(model.EmbedTokens(next, n, 1), pos, null, view);
+            var hidden = model.Decode(model.EmbedTokens(ids, n, 1), pos, null, cache.select_rows([.. active]));
             model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>().CopyTo(logits, 0);
+            int kept = 0;
             for (int i = 0; i < n; i++)
             {
-                int r = active[i];
+                int slot = active[i], r = rowOf[slot];
                 picked[r] = TokenPicker.Pick(logits.AsSpan(i * vocab, vocab), config, generators[r], out pickedLogProb[r]);
+                if (Record(r)) active[kept++] = slot;
+                else free.Push(slot);
             }
+            active.RemoveRange(kept, n - kept);
         }
     }
 
-    /// <summary>Most rows per decoding group (<see cref="DecodeGroupCount"/>). 8 rows over ~150 positions keep ~5 MB
-    /// of keys and values, which two cores' groups share the 32 MB last-level cache with the weights and whatever
-    /// else runs. Measured on the batch-64 benchmark (2 cores, load 5-6, interleaved runs, medians): 4, 8, 12, 16 and
-    /// 32 rows gave 9.7k, 10.3k, 9.8k, 9.4k and 9.2k tok/s; lock-step shards of 32 rows (the sampler before) 7.9k.</summary>
-    internal const int DecodeGroupRows = 8;
-
-    /// <summary>Decoding groups for a batch of <paramref name="rows"/>: at most <see cref="DecodeGroupRows"/> rows
-    /// each, and at least two once there are two rows (so that a second core has work). A function of the row count
-    /// only, like <see cref="PrefillShardCount"/> (each row's numbers do not depend on its group anyway).</summary>
-    internal static int DecodeGroupCount(int rows) =>
-        rows < 2 ? rows : Math.Max(2, (rows + DecodeGroupRows - 1) / DecodeGroupRows);
+    /// <summary>Most rows a core decodes at once (<see cref="DecodeRows"/>): one 6-row tile of the packed products
+    /// (<c>PackedLinear</c>), and 6 rows over ~150 positions keep ~4 MB of keys and values, so that two cores' rows
+    /// share the 32 MB last-level cache with the weights and whatever else runs. Measured on the batch-64 benchmark
+    /// (2 cores, load ~6, 15 calls each, CPU time per call): 4, 6, 8, 10 and 16 slots took 1.22, 0.99, 1.18, 1.19
+    /// and 1.33 s.</summary>
+    internal const int DecodeSlots = 6;
 
     /// <summary>Prefill shards for <paramref name="rows"/> distinct rows: one per <see cref="PrefillShardRows"/> rows
     /// and at least two as soon as there are two rows (the prefill is most of a small batch's work, so a second core
