@@ -27,8 +27,22 @@ public sealed class TransformerBlock : nn.Module
     /// keys/values are appended and the queries (the last T positions) attend over everything cached.</summary>
     public Tensor forward(Tensor x, bool causal, Tensor? keyPaddingMask = null, KVCacheLayer? cache = null)
     {
+        if (InferenceMode.Current != null && !Autograd.Enabled && x.is_contiguous()) return InferenceForward(x, causal, keyPaddingMask, cache);
         x = x + attn.forward(ln1.forward(x), causal, keyPaddingMask, cache);
         return x + mlp.forward(ln2.forward(x));
+    }
+
+    /// <summary>The same sums and norms under <see cref="torch.inference_mode"/>, the residual adds written into the
+    /// sublayers' fresh outputs and the second add fused with ln2 (<see cref="ResidualNorm"/>): the same bits.</summary>
+    private Tensor InferenceForward(Tensor x, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache)
+    {
+        var a = attn.forward(ln1.forward(x), causal, keyPaddingMask, cache);
+        if (!a.SameShape(x)) throw new InvalidOperationException($"attention output {Tensor.ShapeString(a.Sizes)} does not match its input {Tensor.ShapeString(x.Sizes)}");
+        if (!ResidualNorm.Writable(a)) a = a.contiguous().clone();
+        var h = ResidualNorm.AddThenNorm(a, x, ln2); // a is now x + attn
+        var m = mlp.forward(h);
+        if (!ResidualNorm.Writable(m)) m = m.contiguous().clone();
+        return ResidualNorm.AddInto(m, a);
     }
 }
 
