@@ -376,8 +376,17 @@ internal static class FusedAttention
     /// like appending through <see cref="KVCacheLayer.append"/>, no gradient reaches the k and v parts then.
     /// </summary>
     public static Tensor SelfAttention(Tensor qkv, int heads, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache)
+        => SelfAttention(qkv, heads, causal, keyPaddingMask, cache, lastQueryOnly: false);
+
+    /// <summary><see cref="SelfAttention(Tensor, int, bool, Tensor?, KVCacheLayer?)"/>; with
+    /// <paramref name="lastQueryOnly"/> (no gradient, causal, a cache) all T positions' keys and values are appended
+    /// but only the last position's query attends: the output is [B, 1, H * hd], what the full call gives at the
+    /// last position up to float rounding (a prefill that needs only the next token).</summary>
+    internal static Tensor SelfAttention(Tensor qkv, int heads, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache, bool lastQueryOnly)
     {
         int B = qkv.Sizes[0], T = qkv.Sizes[1], width = qkv.Sizes[2], Dm = width / 3, hd = Dm / heads;
+        if (lastQueryOnly && (cache == null || !causal || keyPaddingMask != null || (Autograd.Enabled && qkv.requires_grad)))
+            throw new ArgumentException("attention of the last query only needs a KV cache, a causal mask, no dense padding mask and no gradient");
         var x = qkv.contiguous().detach();
         var q = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 0, 3);
         var k = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 1, 3);
@@ -387,6 +396,14 @@ internal static class FusedAttention
         if (cache != null) (k, v, Tk, keyRows) = cache.AppendPacked(x.Storage, x.Offset, B, T, heads, hd);
         var padding = Padding(keyPaddingMask, B, Tk);
         float scale = 1f / MathF.Sqrt(hd);
+        if (lastQueryOnly)
+        {
+            // The last position's query of each row: T positions apart in the packed buffer.
+            var last = new HeadLayout(x.Storage, x.Offset + (T - 1) * width, T * width, hd, width);
+            var output = Buffers.Uninitialized(B * Dm);
+            Forward(last, k, v, HeadLayout.Packed(output, 0, 1, heads, hd, 0, 1), B, heads, 1, Tk, hd, scale, causal: true, null, keepProbs: false, keyRows);
+            return Autograd.Record(new Tensor(output, [B, 1, Dm]), "SelfAttentionBackward", [], _ => []);
+        }
         var y = Buffers.Uninitialized(B * T * Dm);
         var o = HeadLayout.Packed(y, 0, T, heads, hd, 0, 1);
         var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding, keepProbs: Autograd.Enabled && qkv.requires_grad, keyRows);

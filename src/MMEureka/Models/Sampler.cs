@@ -96,8 +96,9 @@ public static class Sampler
                 view.mask_keys(i, p, pad);
             }
             var x = cat([model.EncodeImage(ImageBatch(images, c)), model.EmbedTokens(ids, rows, promptMax)], 1);
-            var hidden = model.Decode(x, positions, null, view);
-            model.lm_head.forward(hidden.select(1, prefill - 1)).contiguous().data<float>().CopyTo(prefillLogits, u0 * vocab);
+            // Only the last position's logits are read: the last layer skips the other positions' outputs.
+            var hidden = model.DecodeLast(x, positions, view);
+            model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>().CopyTo(prefillLogits, u0 * vocab);
         });
 
         var tokens = new List<int>[batch];
