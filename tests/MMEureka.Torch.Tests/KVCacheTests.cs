@@ -241,7 +241,7 @@ public class KVCacheTests
     }
 }
 
-/// <summary>The decoding scores' four-keys-at-once dot product against the one-key one it replaced.</summary>
+/// <summary>The decoding scores' four- and eight-keys-at-once dot products against the one-key one they replaced.</summary>
 public class DecodingDotTests
 {
     [Theory]
@@ -258,5 +258,21 @@ public class DecodingDotTests
         var four = FusedAttention.Dot4(ref q[0], ref k[0], ld, d);
         for (int j = 0; j < 4; j++)
             Assert.Equal(BitConverter.SingleToInt32Bits(FusedAttention.Dot(ref q[0], ref k[j * ld], d)), BitConverter.SingleToInt32Bits(four[j]));
+    }
+
+    [Theory]
+    [InlineData(32, 32)] // the text decoder's head width, rows end to end as in a KV cache
+    [InlineData(32, 40)]
+    [InlineData(24, 24)]
+    [InlineData(8, 8)]
+    public void Eight_keys_at_once_give_the_one_key_dot_products_bit_for_bit(int d, int ld)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx.IsSupported) return; // the eight-key path runs only with AVX
+        var g = new Generator(d + ld);
+        var q = Enumerable.Range(0, d).Select(_ => (float)(g.NextDouble() * 2 - 1) * 3).ToArray();
+        var k = Enumerable.Range(0, 8 * ld).Select(_ => (float)(g.NextDouble() * 2 - 1) * 3).ToArray();
+        var eight = FusedAttention.Dot8(ref q[0], ref k[0], ld, d);
+        for (int j = 0; j < 8; j++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(FusedAttention.Dot(ref q[0], ref k[j * ld], d)), BitConverter.SingleToInt32Bits(eight[j]));
     }
 }
