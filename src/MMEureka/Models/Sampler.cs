@@ -63,21 +63,24 @@ public static class Sampler
 
         // Inference mode: the linear layers multiply by weights packed once per call (they do not change while it
         // samples), and their rows come out the same whatever batch they sit in.
-        using var _ = inference_mode();
+        using var inference = inference_mode();
         var generators = new Generator[batch];
         for (int r = 0; r < batch; r++) generators[r] = new Generator(rowSeeds?[r] ?? RowSeed(config.Seed, r));
 
-        // Prefill: [image ; left pads ; prompt] of the distinct rows, in shards of rows that each run one forward (a
-        // shard's products then have rows * prefill rows instead of prefill, and its per-op costs are paid once per
-        // shard rather than once per row), the shards spread over the cores. A row's numbers still never depend on the
-        // rows around it: every op of the forward is row by row (products included, SamplerTests check it bit for bit).
+        // Prefill: [image ; left pads ; prompt] of the distinct rows, in chunks of rows that each run one forward (a
+        // chunk's products then have rows * prefill rows instead of prefill, and its per-op costs are paid once per
+        // chunk rather than once per row). A row's numbers still never depend on the rows around it: every op of the
+        // forward is row by row (products included, SamplerTests check it bit for bit). The first chunks run on every
+        // core at once; each later one is run by the core that first takes a row of the chunk before it (a chunk
+        // ahead of need), while the other cores go on decoding: no core waits for the whole batch's prefill.
         var (firsts, source) = sharePrefill ? DistinctRows(pixels, prompts) : (Enumerable.Range(0, batch).ToArray(), Enumerable.Range(0, batch).ToArray());
         var cache = new KVCache(c.TextLayers, firsts.Length, c.TextHeads, prefill, c.TextDim / c.TextHeads); // the prefixes only
         var prefillLogits = new float[firsts.Length * vocab];
-        int prefillShards = PrefillShardCount(firsts.Length);
-        parallel_shards(prefillShards, sh =>
+        int workers = Math.Min(decodeCores ?? Environment.ProcessorCount, batch), slots = Math.Min(DecodeSlots, (batch + workers - 1) / workers);
+        int chunkRows = Math.Min(PrefillChunkRows, (firsts.Length + workers - 1) / workers), chunks = (firsts.Length + chunkRows - 1) / chunkRows;
+        void Prefill(int chunk)
         {
-            int u0 = (int)((long)firsts.Length * sh / prefillShards), u1 = (int)((long)firsts.Length * (sh + 1) / prefillShards), rows = u1 - u0;
+            int u0 = chunk * chunkRows, u1 = Math.Min(firsts.Length, u0 + chunkRows), rows = u1 - u0;
             var ids = new int[rows * promptMax];
             var positions = new int[rows * prefill];
             var view = cache.select_rows(Enumerable.Range(u0, rows).ToArray());
@@ -99,7 +102,24 @@ public static class Sampler
             // Only the last position's logits are read: the last layer skips the other positions' outputs.
             var hidden = model.DecodeLast(x, positions, view);
             model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>().CopyTo(prefillLogits, u0 * vocab);
-        });
+        }
+        var prefilled = new Lazy<bool>[chunks];
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            int chunk = ch;
+            prefilled[ch] = new Lazy<bool>(() => { Prefill(chunk); return true; }, LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+        var started = new int[chunks];
+        // The prefix of distinct row u ready (computing its chunk here if no core has started it), and the next chunk
+        // started by some core.
+        void Ready(int u)
+        {
+            int chunk = u / chunkRows;
+            Volatile.Write(ref started[chunk], 1);
+            _ = prefilled[chunk].Value; // computes it, waits for the core computing it, or returns at once
+            if (chunk + 1 < chunks && Interlocked.Exchange(ref started[chunk + 1], 1) == 0) _ = prefilled[chunk + 1].Value;
+        }
+        parallel_shards(Math.Min(workers, chunks), ch => { started[ch] = 1; _ = prefilled[ch].Value; });
 
         var tokens = new List<int>[batch];
         var logProbs = new List<float>[batch];
@@ -107,19 +127,22 @@ public static class Sampler
         for (int r = 0; r < batch; r++) { tokens[r] = []; logProbs[r] = []; }
         var picked = new int[batch];
         var pickedLogProb = new float[batch];
-        for (int a = 0; a < batch; a++)
-            picked[a] = TokenPicker.Pick(prefillLogits.AsSpan(source[a] * vocab, vocab), config, generators[a], out pickedLogProb[a]);
 
         // Decoding: each core decodes a few rows at a time in slots of its own cache, and when a row stops, the next
         // row not yet started takes its slot (its prefix copied from the prefill's cache, the rows that repeat one
-        // prefix each getting a copy) while the others go on: the cores' batches stay full until the last rows start,
-        // with no barrier between the cores at each step. A core's keys and values stay a few MB, so they are read
-        // from the last-level cache at every step instead of streaming the whole batch's (64 rows over ~100
-        // positions: 26 MB) from memory. Every op computes each row on its own (the attention over each row's own
-        // positions), so neither the slots nor the cores change a row's numbers.
-        int workers = Math.Min(decodeCores ?? Environment.ProcessorCount, batch), slots = Math.Min(DecodeSlots, (batch + workers - 1) / workers);
+        // prefix each getting a copy; its first token drawn from the prefill's logits) while the others go on: the
+        // cores' batches stay full until the last rows start, with no barrier between the cores at each step. A
+        // core's keys and values stay a few MB, so they are read from the last-level cache at every step instead of
+        // streaming the whole batch's (64 rows over ~100 positions: 26 MB) from memory. Every op computes each row on
+        // its own (the attention over each row's own positions), so neither the slots nor the cores change a row's
+        // numbers, and each row draws from its own generator.
         var queue = new[] { -1 }; // the last row started
         parallel_shards(workers, _ => DecodeRows(model, config, prompts, limit, generators, cache, source, queue, slots, prefill + steps,
+            r =>
+            {
+                Ready(source[r]);
+                picked[r] = TokenPicker.Pick(prefillLogits.AsSpan(source[r] * vocab, vocab), config, generators[r], out pickedLogProb[r]);
+            },
             picked, pickedLogProb, tokens, logProbs, truncated));
 
         var results = new SampleResult[batch];
@@ -134,10 +157,10 @@ public static class Sampler
 
     /// <summary>One core's share of the decoding: takes rows in turn from <paramref name="queue"/> (the last row
     /// taken), starts each in a free slot of a cache of <paramref name="slots"/> rows from its prefix
-    /// (<paramref name="prefixes"/> row <paramref name="source"/>[r]), and decodes its rows together until they stop
-    /// and no row is left. Writes only the entries of the rows it takes.</summary>
+    /// (<paramref name="prefixes"/> row <paramref name="source"/>[r], made ready with its first token picked by
+    /// <paramref name="start"/>), and decodes its rows together until they stop and no row is left. Writes only the entries of the rows it takes.</summary>
     private static void DecodeRows(MiniVlm model, SamplingConfig config, IReadOnlyList<int[]> prompts, int[] limit, Generator[] generators,
-        KVCache prefixes, int[] source, int[] queue, int slots, int maxLength, int[] picked, float[] pickedLogProb,
+        KVCache prefixes, int[] source, int[] queue, int slots, int maxLength, Action<int> start, int[] picked, float[] pickedLogProb,
         List<int>[] tokens, List<float>[] logProbs, bool[] truncated)
     {
         var c = model.Config;
@@ -166,7 +189,8 @@ public static class Sampler
             {
                 int r = Interlocked.Increment(ref queue[0]);
                 if (r >= batch) break;
-                if (!Record(r)) continue; // stopped at the token drawn from the prefill
+                start(r); // its prefix ready and its first token drawn
+                if (!Record(r)) continue; // stopped at the first token
                 int slot = free.Pop();
                 cache.copy_row(prefixes, source[r], slot);
                 rowOf[slot] = r;
@@ -203,15 +227,10 @@ public static class Sampler
     /// and 1.33 s.</summary>
     internal const int DecodeSlots = 6;
 
-    /// <summary>Prefill shards for <paramref name="rows"/> distinct rows: one per <see cref="PrefillShardRows"/> rows
-    /// and at least two as soon as there are two rows (the prefill is most of a small batch's work, so a second core
-    /// pays off at any size). A function of the row count only.</summary>
-    internal static int PrefillShardCount(int rows) =>
-        rows < 2 ? rows : Math.Max(2, (rows + PrefillShardRows - 1) / PrefillShardRows);
-
-    /// <summary>Most distinct rows per prefill shard: 32 rows of 36 + ~20 positions are products of ~1,800 rows, well
-    /// past where the GEMM's efficiency levels off, while the activations stay a few MB.</summary>
-    internal const int PrefillShardRows = 32;
+    /// <summary>Most distinct rows per prefill chunk: 8 rows of 36 + ~20 positions are products of ~450 rows, where the
+    /// packed products run near their full rate, and the chunks are small enough for the cores to take them in turn
+    /// between decoding steps.</summary>
+    internal const int PrefillChunkRows = 8;
 
     /// <summary>The first row of each distinct (image, prompt) pair by content, and for every row the index of its pair.</summary>
     private static (int[] firsts, int[] source) DistinctRows(IReadOnlyList<float[]> pixels, IReadOnlyList<int[]> prompts)
