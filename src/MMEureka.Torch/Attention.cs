@@ -144,7 +144,8 @@ internal static class FusedAttention
         return Avx.Permute2x128(first, second, 0x20) + Avx.Permute2x128(first, second, 0x31);
     }
 
-    /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].
+    /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk] (with
+    /// <paramref name="keepProbs"/>; otherwise an empty array).
     /// <paramref name="keyRows"/> (a KV cache's): batch row b reads keys and values of stored row keyRows.Slot(b),
     /// whose padding range gets no weight, like zeros of <paramref name="padding"/>.</summary>
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
@@ -153,17 +154,21 @@ internal static class FusedAttention
         // Rows of a KV cache holding different numbers of keys (KVCache.copy_row) only ever decode one query each.
         if (keyRows.Lengths != null && (Tq != 1 || padding != null))
             throw new ArgumentException("attention over KV cache rows of different lengths takes one query per row and no dense padding mask");
-        var p = Buffers.Uninitialized(B * H * Tq * Tk);
+        // Without a backward to follow, each head's scores live in a scratch of its thread: at a prefill the
+        // [B*H, Tq, Tk] array was a fresh large object at every layer, and decoding allocated one per call.
+        var p = keepProbs ? Buffers.Uninitialized(B * H * Tq * Tk) : null;
         ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
         {
             int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
             int padStart = keyRows.PadStart?[kb] ?? 0, padEnd = keyRows.PadEnd?[kb] ?? 0;
-            int keys = keyRows.Lengths?[kb] ?? Tk; // this row's keys; its probabilities row is Tk long, the rest cleared
-            if (keys < Tk) p.AsSpan(bh * Tq * Tk + keys, Tk - keys).Clear();
+            int keys = keyRows.Lengths?[kb] ?? Tk; // this row's keys; a kept probabilities row is Tk long, the rest cleared
+            var scores = p ?? ScoreScratch(Tq * Tk);
+            int offset = p == null ? 0 : bh * Tq * Tk;
+            if (p != null && keys < Tk) p.AsSpan(offset + keys, Tk - keys).Clear();
             Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(kb, h), k.Ld, v.Data, v.At(kb, h), v.Ld, o.Data, o.At(b, h), o.Ld,
-                p, bh * Tq * Tk, Tq, keys, D, scale, causal, padding, b * Tk, padStart, padEnd, keepProbs);
+                scores, offset, Tq, keys, D, scale, causal, padding, b * Tk, padStart, padEnd, keepProbs);
         });
-        return p;
+        return p ?? [];
     }
 
     /// <summary>One (batch, head): scores, masked softmax into p, output rows. Plain arrays and offsets (not the
@@ -394,7 +399,15 @@ internal static class FusedAttention
         });
     }
 
-    [ThreadStatic] private static float[]? _headScratch;
+    [ThreadStatic] private static float[]? _headScratch, _scoreScratch;
+
+    /// <summary>This thread's scratch for one head's scores in the forward (contents unspecified).</summary>
+    private static float[] ScoreScratch(int length)
+    {
+        var s = _scoreScratch;
+        if (s == null || s.Length < length) _scoreScratch = s = new float[length];
+        return s;
+    }
 
     /// <summary>This thread's scratch of at least <paramref name="length"/> floats (contents unspecified).</summary>
     private static float[] HeadScratch(int length)
