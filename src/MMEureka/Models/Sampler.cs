@@ -18,8 +18,9 @@ public sealed record SampleResult(int[] Tokens, string Text, float[] LogProbs, b
 /// <para>Speed (rollouts are most of RL's and the annotator's wall time): everything runs in
 /// <see cref="torch.inference_mode"/>, whose linear layers use weights packed once per call and compute each row
 /// the same whatever batch it is in. Each distinct (image, prompt) is prefilled once, the distinct rows together in
-/// a few shards, and its cache row copied to the rows that repeat it (RL's G samples per prompt); a row's prefill
-/// never depends on the other rows, so sharing it changes no bit. Decoding runs on every core, each decoding a few
+/// chunks of a few (the last layer for the last position only), and its cache row copied to each row that repeats
+/// it (RL's G samples per prompt) when that row starts; a row's prefill never depends on the other rows, so sharing
+/// it changes no bit. Decoding runs on every core, each decoding a few
 /// rows at a time in the slots of its own cache and starting the next row in the slot of a row that stopped. Every
 /// op computes each row on its own, so neither which rows decode together nor the number of cores changes a row's
 /// tokens.</para>
