@@ -123,21 +123,52 @@ internal static class FusedAttention
         return sums.GetLower() + sums.GetUpper();
     }
 
-    /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk].
+    /// <summary>
+    /// <see cref="Dot4"/> of a with eight rows of b (ld apart), n a multiple of 8: the two groups of four keys'
+    /// horizontal adds as in Dot4, their 128-bit halves then added for all eight at once (the same sums, so the same
+    /// bits as <see cref="Dot"/>), one store of eight scores instead of two of four.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Dot8(ref float a, ref float b, int ld, int n)
+    {
+        var s0 = DotLanes(ref a, ref b, n);
+        var s1 = DotLanes(ref a, ref Unsafe.Add(ref b, ld), n);
+        var s2 = DotLanes(ref a, ref Unsafe.Add(ref b, 2 * ld), n);
+        var s3 = DotLanes(ref a, ref Unsafe.Add(ref b, 3 * ld), n);
+        var s4 = DotLanes(ref a, ref Unsafe.Add(ref b, 4 * ld), n);
+        var s5 = DotLanes(ref a, ref Unsafe.Add(ref b, 5 * ld), n);
+        var s6 = DotLanes(ref a, ref Unsafe.Add(ref b, 6 * ld), n);
+        var s7 = DotLanes(ref a, ref Unsafe.Add(ref b, 7 * ld), n);
+        var first = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+        var second = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+        return Avx.Permute2x128(first, second, 0x20) + Avx.Permute2x128(first, second, 0x31);
+    }
+
+    /// <summary>Writes the output into <paramref name="o"/> and returns the probabilities P [B*H, Tq, Tk] (with
+    /// <paramref name="keepProbs"/>; otherwise an empty array).
     /// <paramref name="keyRows"/> (a KV cache's): batch row b reads keys and values of stored row keyRows.Slot(b),
     /// whose padding range gets no weight, like zeros of <paramref name="padding"/>.</summary>
     public static float[] Forward(HeadLayout q, HeadLayout k, HeadLayout v, HeadLayout o,
         int B, int H, int Tq, int Tk, int D, float scale, bool causal, float[]? padding, bool keepProbs = true, KeyRows keyRows = default)
     {
-        var p = Buffers.Uninitialized(B * H * Tq * Tk);
+        // Rows of a KV cache holding different numbers of keys (KVCache.copy_row) only ever decode one query each.
+        if (keyRows.Lengths != null && (Tq != 1 || padding != null))
+            throw new ArgumentException("attention over KV cache rows of different lengths takes one query per row and no dense padding mask");
+        // Without a backward to follow, each head's scores live in a scratch of its thread: at a prefill the
+        // [B*H, Tq, Tk] array was a fresh large object at every layer, and decoding allocated one per call.
+        var p = keepProbs ? Buffers.Uninitialized(B * H * Tq * Tk) : null;
         ForHeads(B * H, (long)B * H * Tq * Tk * D, bh =>
         {
             int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
             int padStart = keyRows.PadStart?[kb] ?? 0, padEnd = keyRows.PadEnd?[kb] ?? 0;
+            int keys = keyRows.Lengths?[kb] ?? Tk; // this row's keys; a kept probabilities row is Tk long, the rest cleared
+            var scores = p ?? ScoreScratch(Tq * Tk);
+            int offset = p == null ? 0 : bh * Tq * Tk;
+            if (p != null && keys < Tk) p.AsSpan(offset + keys, Tk - keys).Clear();
             Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(kb, h), k.Ld, v.Data, v.At(kb, h), v.Ld, o.Data, o.At(b, h), o.Ld,
-                p, bh * Tq * Tk, Tq, Tk, D, scale, causal, padding, b * Tk, padStart, padEnd, keepProbs);
+                scores, offset, Tq, keys, D, scale, causal, padding, b * Tk, padStart, padEnd, keepProbs);
         });
-        return p;
+        return p ?? [];
     }
 
     /// <summary>One (batch, head): scores, masked softmax into p, output rows. Plain arrays and offsets (not the
@@ -180,6 +211,21 @@ internal static class FusedAttention
                     // every 4 KB page. Only hints: no number changes.
                     bool prefetch = Sse.IsSupported && visible >= 2 * PrefetchKeys;
                     if (prefetch) Prefetch(ref k0, kLd, 0, PrefetchKeys, D);
+                    if (kLd == D && vLd == D)
+                    {
+                        // A cache's rows lie end to end: eight keys at a time, and the lines requested once each
+                        // (not three per row of 128 bytes, most of them the neighbours' lines again).
+                        var s8 = Vector256.Create(scale);
+                        for (; j <= visible - 8; j += 8)
+                        {
+                            if (prefetch)
+                            {
+                                if (j + PrefetchKeys + 8 <= visible) PrefetchLines(ref Unsafe.Add(ref k0, (j + PrefetchKeys) * D), 8 * D);
+                                PrefetchLines(ref vd[vOff + j * D], 8 * D);
+                            }
+                            (s8 * Dot8(ref qi, ref Unsafe.Add(ref k0, j * kLd), kLd, D)).StoreUnsafe(ref r0, (nuint)j);
+                        }
+                    }
                     for (; j <= visible - 4; j += 4)
                     {
                         if (prefetch)
@@ -231,6 +277,15 @@ internal static class FusedAttention
             for (int b = 0; b < D * sizeof(float); b += 64) Sse.Prefetch0(p + b);
             Sse.Prefetch0(p + D * sizeof(float) - 1); // a row that straddles one more line
         }
+    }
+
+    /// <summary>Requests the cache lines of the <paramref name="count"/> floats from <paramref name="start"/> (in bounds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchLines(ref float start, int count)
+    {
+        byte* p = (byte*)Unsafe.AsPointer(ref start);
+        for (int b = 0; b < count * sizeof(float); b += 64) Sse.Prefetch0(p + b);
+        Sse.Prefetch0(p + count * sizeof(float) - 1); // the last line when the block does not start on one
     }
 
     /// <summary>o[0..D) = scale * Σ_j w[j] v_j, v_j the rows of v (ld apart): up to 32 output lanes stay in
@@ -308,6 +363,7 @@ internal static class FusedAttention
     public static void Backward(float[] p, HeadLayout dO, HeadLayout q, HeadLayout k, HeadLayout v,
         HeadLayout? dq, HeadLayout? dk, HeadLayout? dv, int B, int H, int Tq, int Tk, int D, float scale, bool causal, KeyRows keyRows = default)
     {
+        if (keyRows.Lengths != null) throw new InvalidOperationException("no backward through KV cache rows of different lengths");
         ForHeads(B * H, 4L * B * H * Tq * Tk * D, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int bh) =>
         {
             int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
@@ -343,7 +399,15 @@ internal static class FusedAttention
         });
     }
 
-    [ThreadStatic] private static float[]? _headScratch;
+    [ThreadStatic] private static float[]? _headScratch, _scoreScratch;
+
+    /// <summary>This thread's scratch for one head's scores in the forward (contents unspecified).</summary>
+    private static float[] ScoreScratch(int length)
+    {
+        var s = _scoreScratch;
+        if (s == null || s.Length < length) _scoreScratch = s = new float[length];
+        return s;
+    }
 
     /// <summary>This thread's scratch of at least <paramref name="length"/> floats (contents unspecified).</summary>
     private static float[] HeadScratch(int length)
@@ -370,8 +434,17 @@ internal static class FusedAttention
     /// like appending through <see cref="KVCacheLayer.append"/>, no gradient reaches the k and v parts then.
     /// </summary>
     public static Tensor SelfAttention(Tensor qkv, int heads, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache)
+        => SelfAttention(qkv, heads, causal, keyPaddingMask, cache, lastQueryOnly: false);
+
+    /// <summary><see cref="SelfAttention(Tensor, int, bool, Tensor?, KVCacheLayer?)"/>; with
+    /// <paramref name="lastQueryOnly"/> (no gradient, causal, a cache) all T positions' keys and values are appended
+    /// but only the last position's query attends: the output is [B, 1, H * hd], what the full call gives at the
+    /// last position up to float rounding (a prefill that needs only the next token).</summary>
+    internal static Tensor SelfAttention(Tensor qkv, int heads, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache, bool lastQueryOnly)
     {
         int B = qkv.Sizes[0], T = qkv.Sizes[1], width = qkv.Sizes[2], Dm = width / 3, hd = Dm / heads;
+        if (lastQueryOnly && (cache == null || !causal || keyPaddingMask != null || (Autograd.Enabled && qkv.requires_grad)))
+            throw new ArgumentException("attention of the last query only needs a KV cache, a causal mask, no dense padding mask and no gradient");
         var x = qkv.contiguous().detach();
         var q = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 0, 3);
         var k = HeadLayout.Packed(x.Storage, x.Offset, T, heads, hd, 1, 3);
@@ -381,6 +454,14 @@ internal static class FusedAttention
         if (cache != null) (k, v, Tk, keyRows) = cache.AppendPacked(x.Storage, x.Offset, B, T, heads, hd);
         var padding = Padding(keyPaddingMask, B, Tk);
         float scale = 1f / MathF.Sqrt(hd);
+        if (lastQueryOnly)
+        {
+            // The last position's query of each row: T positions apart in the packed buffer.
+            var last = new HeadLayout(x.Storage, x.Offset + (T - 1) * width, T * width, hd, width);
+            var output = Buffers.Uninitialized(B * Dm);
+            Forward(last, k, v, HeadLayout.Packed(output, 0, 1, heads, hd, 0, 1), B, heads, 1, Tk, hd, scale, causal: true, null, keepProbs: false, keyRows);
+            return Autograd.Record(new Tensor(output, [B, 1, Dm]), "SelfAttentionBackward", [], _ => []);
+        }
         var y = Buffers.Uninitialized(B * T * Dm);
         var o = HeadLayout.Packed(y, 0, T, heads, hd, 0, 1);
         var p = Forward(q, k, v, o, B, heads, T, Tk, hd, scale, causal, padding, keepProbs: Autograd.Enabled && qkv.requires_grad, keyRows);

@@ -121,6 +121,16 @@ public static partial class torch
             public static Tensor rms_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, double eps = 1e-6)
                 => Norm(input, normalized_shape, weight, null, eps, rms: true);
 
+            [ThreadStatic] private static float[]? _normScratch;
+
+            /// <summary>This thread's scratch of at least <paramref name="width"/> floats for a row's x̂ (contents unspecified).</summary>
+            private static Span<float> NormScratch(int width)
+            {
+                var s = _normScratch;
+                if (s == null || s.Length < width) _normScratch = s = new float[width];
+                return s.AsSpan(0, width);
+            }
+
             private static Tensor Norm(Tensor input, long[] normalizedShape, Tensor? weight, Tensor? bias, double eps, bool rms)
             {
                 int width = input.Sizes[^1];
@@ -131,11 +141,14 @@ public static partial class torch
                 var w = weight?.contiguous().detach();
                 var b = bias?.contiguous().detach();
                 var y = Buffers.Uninitialized(input.Numel);
-                var xhat = Buffers.Uninitialized(input.Numel);
+                // x̂ is kept only for a backward; without one each row's goes to a scratch of its thread (the
+                // inference forward allocated a second output-sized array per call for nothing).
+                bool backward = Autograd.Enabled && (input.requires_grad || weight?.requires_grad == true || bias?.requires_grad == true);
+                var xhat = backward ? Buffers.Uninitialized(input.Numel) : null;
                 var rstd = new float[rows];
                 float e = (float)eps;
                 Tensor.ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
-                    rstd[r] = NormRows.Forward(x.Storage.AsSpan(x.Offset + r * width, width), xhat.AsSpan(r * width, width),
+                    rstd[r] = NormRows.Forward(x.Storage.AsSpan(x.Offset + r * width, width), xhat == null ? NormScratch(width) : xhat.AsSpan(r * width, width),
                         y.AsSpan(r * width, width), w == null ? default : w.Span, b == null ? default : b.Span, e, rms));
                 var inputs = new List<Tensor> { input };
                 if (weight != null) inputs.Add(weight);
@@ -144,7 +157,7 @@ public static partial class torch
                 return Autograd.Record(result, rms ? "RmsNormBackward" : "LayerNormBackward", inputs.ToArray(), g =>
                 {
                     var gy = g.contiguous();
-                    var gx = Buffers.Uninitialized(xhat.Length);
+                    var gx = Buffers.Uninitialized(xhat!.Length);
                     // Per-chunk partial sums of dw, db so that rows can run in parallel.
                     // Keyed by first row and summed in that order, so the result does not depend on thread timing.
                     var partials = new SortedList<int, (float[] dw, float[] db)>();

@@ -56,6 +56,20 @@ public sealed class KVCache
     /// cache at the same time, each through its own view of disjoint rows.</summary>
     public KVCache select_rows(int[] rows) => new(_layers.Select(l => l.select_rows(rows)).ToArray());
 
+    /// <summary>Copies batch row <paramref name="sourceRow"/> of <paramref name="source"/> (same layers, heads and head
+    /// size; any capacity that holds its positions) into batch row <paramref name="row"/> of this cache, in every
+    /// layer: its stored positions, their count and its padding range. The rows of a cache may then hold different
+    /// numbers of positions: appending one position per row (decoding) puts each row's after its own, and each row
+    /// attends over its own positions; appending several at once still needs rows of one length (and in a cache no
+    /// row of which was started by copy_row, rows of different lengths remain an error, as a sign of views that
+    /// went out of step). Lets a sampler start a
+    /// row in a slot that a finished row left, while the other rows go on decoding.</summary>
+    public void copy_row(KVCache source, int sourceRow, int row)
+    {
+        if (source.layers != layers) throw new ArgumentException($"KV cache copy_row: the source has {source.layers} layers, this cache {layers}");
+        for (int i = 0; i < _layers.Length; i++) _layers[i].copy_row(source._layers[i], sourceRow, row);
+    }
+
     /// <summary>Marks keys [<paramref name="start"/>, start + <paramref name="count"/>) of batch row
     /// <paramref name="row"/> as padding in every layer: the fused attention (<see cref="Modules.SelfAttention"/>)
     /// gives them no weight, for the queries of the next appends and all later ones. One range per row (a new call
@@ -66,9 +80,10 @@ public sealed class KVCache
     }
 }
 
-/// <summary>Which stored row of the keys and values each batch row reads (null: row b reads row b) and which of
-/// its keys are padding (indexed by stored row; null: none), as the fused attention reads a <see cref="KVCache"/>.</summary>
-internal readonly record struct KeyRows(int[]? Slots, int[]? PadStart, int[]? PadEnd)
+/// <summary>Which stored row of the keys and values each batch row reads (null: row b reads row b), which of
+/// its keys are padding and how many keys it holds (both indexed by stored row; null: no padding, and every row
+/// holds all the attention's keys), as the fused attention reads a <see cref="KVCache"/>.</summary>
+internal readonly record struct KeyRows(int[]? Slots, int[]? PadStart, int[]? PadEnd, int[]? Lengths = null)
 {
     public int Slot(int b) => Slots == null ? b : Slots[b];
 }
@@ -82,6 +97,8 @@ public sealed class KVCacheLayer
         public readonly int[] Length = new int[slots];
         public readonly int[] PadStart = new int[slots], PadEnd = new int[slots];
         public bool AnyPadding;
+        /// <summary>Set by <see cref="copy_row"/>: the rows may hold different numbers of positions on purpose.</summary>
+        public bool OwnLengths;
     }
 
     private Tensor _keys, _values;
@@ -188,13 +205,23 @@ public sealed class KVCacheLayer
             throw new ArgumentException($"KV cache append: {heads} heads of {headDim} do not fit buffers {Tensor.ShapeString(_keys.Sizes)}");
         if (qkv.Length - offset < B * tNew * 3 * H * hd)
             throw new ArgumentException($"KV cache append: the qkv batch does not have {B} rows of {tNew} positions");
-        int len = CommonLength();
-        if (len + tNew > max_length)
-            throw new InvalidOperationException($"KV cache is full: {len} + {tNew} positions exceed the capacity {max_length}");
+        // One new position per row (decoding) goes after each row's own stored positions, so rows that
+        // copy_row started at different times decode together; several positions need rows of one length.
+        int len = tNew == 1 && _state.OwnLengths ? length : CommonLength(), longest = len;
+        bool ragged = false;
+        foreach (int slot in _rows)
+        {
+            int stored = _state.Length[slot];
+            if (stored + tNew > max_length)
+                throw new InvalidOperationException($"KV cache is full: {stored} + {tNew} positions exceed the capacity {max_length}");
+            ragged |= stored != len;
+            longest = Math.Max(longest, stored);
+        }
         int width = 3 * H * hd;
         for (int b = 0; b < B; b++)
         {
             int slot = _rows[b];
+            len = _state.Length[slot];
             for (int t = 0; t < tNew; t++)
                 for (int h = 0; h < H; h++)
                 {
@@ -205,9 +232,10 @@ public sealed class KVCacheLayer
                 }
         }
         Advance(tNew);
-        var rows = new KeyRows(_identity ? null : _rows, _state.AnyPadding ? _state.PadStart : null, _state.AnyPadding ? _state.PadEnd : null);
+        var rows = new KeyRows(_identity ? null : _rows, _state.AnyPadding ? _state.PadStart : null, _state.AnyPadding ? _state.PadEnd : null,
+            ragged ? _state.Length : null);
         return (new HeadLayout(_keys.Storage, _keys.Offset, H * Tmax * hd, Tmax * hd, hd),
-            new HeadLayout(_values.Storage, _values.Offset, H * Tmax * hd, Tmax * hd, hd), len + tNew, rows);
+            new HeadLayout(_values.Storage, _values.Offset, H * Tmax * hd, Tmax * hd, hd), longest + tNew, rows);
     }
 
     /// <summary>Forgets all positions and padding ranges of this layer's rows.</summary>
@@ -257,6 +285,31 @@ public sealed class KVCacheLayer
         _state = state;
         _rows = Enumerable.Range(0, n).ToArray();
         _identity = true;
+    }
+
+    /// <summary>Copies the stored positions and padding range of <paramref name="source"/>'s batch row
+    /// <paramref name="sourceRow"/> into batch row <paramref name="row"/> (see <see cref="KVCache.copy_row"/>).</summary>
+    public void copy_row(KVCacheLayer source, int sourceRow, int row)
+    {
+        if (row < 0 || row >= _rows.Length) throw new ArgumentOutOfRangeException(nameof(row), $"KV cache row {row} is outside [0, {_rows.Length})");
+        if (sourceRow < 0 || sourceRow >= source._rows.Length)
+            throw new ArgumentOutOfRangeException(nameof(sourceRow), $"KV cache source row {sourceRow} is outside [0, {source._rows.Length})");
+        int H = _keys.Sizes[1], Tmax = _keys.Sizes[2], hd = _keys.Sizes[3];
+        int sH = source._keys.Sizes[1], sTmax = source._keys.Sizes[2];
+        if (sH != H || source._keys.Sizes[3] != hd)
+            throw new ArgumentException($"KV cache copy_row: source buffers {Tensor.ShapeString(source._keys.Sizes)} do not fit {Tensor.ShapeString(_keys.Sizes)}");
+        int from = source._rows[sourceRow], to = _rows[row], len = source._state.Length[from];
+        if (len > Tmax) throw new InvalidOperationException($"KV cache copy_row: {len} stored positions exceed the capacity {Tmax}");
+        for (int h = 0; h < H; h++)
+        {
+            Array.Copy(source._keys.Storage, source._keys.Offset + (from * H + h) * sTmax * hd, _keys.Storage, _keys.Offset + (to * H + h) * Tmax * hd, len * hd);
+            Array.Copy(source._values.Storage, source._values.Offset + (from * H + h) * sTmax * hd, _values.Storage, _values.Offset + (to * H + h) * Tmax * hd, len * hd);
+        }
+        _state.Length[to] = len;
+        _state.OwnLengths = true;
+        _state.PadStart[to] = source._state.PadStart[from];
+        _state.PadEnd[to] = source._state.PadEnd[from];
+        if (_state.PadEnd[to] > _state.PadStart[to]) _state.AnyPadding = true;
     }
 
     /// <summary>A view over batch rows <paramref name="rows"/> (distinct) sharing the buffers (see <see cref="KVCache.select_rows"/>).</summary>

@@ -41,6 +41,16 @@ public class KVCacheTests
         }
 
         public KVCache Cache(int batch) => new(Layers, batch, Heads, MaxLen, Dim / Heads);
+
+        /// <summary>Hidden states [B, 1, Dim] of one new token per row, row b at position <paramref name="positions"/>[b].</summary>
+        public float[] Step(int[] ids, int[] positions, KVCache cache)
+        {
+            using var _ = no_grad();
+            int batch = ids.Length;
+            var h = _tok.forward(ids, batch, 1) + _pos.forward(positions, batch, 1);
+            for (int l = 0; l < Layers; l++) h = _blocks[l].forward(h, causal: true, null, cache[l]);
+            return h.data<float>();
+        }
     }
 
     private static int[] Ids(int seed, int count)
@@ -155,6 +165,62 @@ public class KVCacheTests
     }
 
     [Fact]
+    public void Rows_started_by_copy_row_decode_at_their_own_lengths_what_they_decode_alone()
+    {
+        // Row A holds 3 positions (key 1 padding), row B 6; copied into slots 2 and 0 of a third cache, they decode
+        // together, B first, each after its own positions. Under inference_mode every op is row by row, so each row
+        // must give exactly the bits it gives decoding on alone in its own cache.
+        using var mode = inference_mode();
+        var model = new Decoder(11);
+        var (promptA, promptB) = (Ids(12, 3), Ids(13, 6));
+        var aloneA = model.Cache(1);
+        aloneA.mask_keys(0, 1, 1);
+        model.Forward(promptA, 1, 0, aloneA);
+        var aloneB = model.Cache(1);
+        model.Forward(promptB, 1, 0, aloneB);
+        var together = model.Cache(3);
+        together.copy_row(aloneB, 0, 0);
+        together.copy_row(aloneA, 0, 2);
+        var view = together.select_rows([0, 2]);
+        for (int step = 0; step < 4; step++)
+        {
+            var next = Ids(30 + step, 2);
+            var got = model.Step(next, [6 + step, 3 + step], view);
+            var b = model.Step([next[0]], [6 + step], aloneB);
+            var a = model.Step([next[1]], [3 + step], aloneA);
+            Assert.Equal(b, Row(got, 0, Dim));
+            Assert.Equal(a, Row(got, 1, Dim));
+        }
+
+        // The copy carried A's padding: without it, A decodes something else.
+        var unpadded = model.Cache(1);
+        model.Forward(promptA, 1, 0, unpadded);
+        var fresh = model.Cache(1);
+        fresh.copy_row(aloneA, 0, 0);
+        Assert.NotEqual(model.Step([1], [3], unpadded), model.Step([1], [3], fresh));
+    }
+
+    [Fact]
+    public void Copy_row_checks_shapes_and_rows_of_different_lengths_append_one_position_at_a_time()
+    {
+        var model = new Decoder(13);
+        var shortRow = model.Cache(1);
+        model.Forward(Ids(1, 2), 1, 0, shortRow);
+        var longRow = model.Cache(1);
+        model.Forward(Ids(2, 5), 1, 0, longRow);
+        var cache = model.Cache(2);
+        cache.copy_row(shortRow, 0, 0);
+        cache.copy_row(longRow, 0, 1);
+        var e = Assert.Throws<InvalidOperationException>(() => model.Forward(Ids(3, 4), 2, 5, cache)); // two positions each
+        Assert.Contains("different lengths", e.Message);
+        Assert.Throws<ArgumentException>(() => new KVCache(Layers, 1, Heads * 2, MaxLen, Dim / Heads / 2).copy_row(shortRow, 0, 0));
+        Assert.Throws<ArgumentException>(() => new KVCache(Layers + 1, 1, Heads, MaxLen, Dim / Heads).copy_row(shortRow, 0, 0));
+        Assert.Throws<InvalidOperationException>(() => new KVCache(Layers, 1, Heads, 4, Dim / Heads).copy_row(longRow, 0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.copy_row(longRow, 1, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.copy_row(longRow, 0, 2));
+    }
+
+    [Fact]
     public void Rejects_views_that_share_a_row_and_padding_outside_the_capacity()
     {
         var cache = new KVCache(1, 3, 2, 8, 4);
@@ -175,7 +241,7 @@ public class KVCacheTests
     }
 }
 
-/// <summary>The decoding scores' four-keys-at-once dot product against the one-key one it replaced.</summary>
+/// <summary>The decoding scores' four- and eight-keys-at-once dot products against the one-key one they replaced.</summary>
 public class DecodingDotTests
 {
     [Theory]
@@ -192,5 +258,21 @@ public class DecodingDotTests
         var four = FusedAttention.Dot4(ref q[0], ref k[0], ld, d);
         for (int j = 0; j < 4; j++)
             Assert.Equal(BitConverter.SingleToInt32Bits(FusedAttention.Dot(ref q[0], ref k[j * ld], d)), BitConverter.SingleToInt32Bits(four[j]));
+    }
+
+    [Theory]
+    [InlineData(32, 32)] // the text decoder's head width, rows end to end as in a KV cache
+    [InlineData(32, 40)]
+    [InlineData(24, 24)]
+    [InlineData(8, 8)]
+    public void Eight_keys_at_once_give_the_one_key_dot_products_bit_for_bit(int d, int ld)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx.IsSupported) return; // the eight-key path runs only with AVX
+        var g = new Generator(d + ld);
+        var q = Enumerable.Range(0, d).Select(_ => (float)(g.NextDouble() * 2 - 1) * 3).ToArray();
+        var k = Enumerable.Range(0, 8 * ld).Select(_ => (float)(g.NextDouble() * 2 - 1) * 3).ToArray();
+        var eight = FusedAttention.Dot8(ref q[0], ref k[0], ld, d);
+        for (int j = 0; j < 8; j++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(FusedAttention.Dot(ref q[0], ref k[j * ld], d)), BitConverter.SingleToInt32Bits(eight[j]));
     }
 }

@@ -66,6 +66,9 @@ public sealed class LayerNorm : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor input) => nn.functional.layer_norm(input, _shape, weight, bias, _eps);
+
+    /// <summary>eps as layer_norm uses it (a float).</summary>
+    internal float Eps => (float)_eps;
 }
 
 /// <summary>RMS normalisation over the last dimension, weight 1 at init.</summary>

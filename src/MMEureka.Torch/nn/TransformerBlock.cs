@@ -27,8 +27,44 @@ public sealed class TransformerBlock : nn.Module
     /// keys/values are appended and the queries (the last T positions) attend over everything cached.</summary>
     public Tensor forward(Tensor x, bool causal, Tensor? keyPaddingMask = null, KVCacheLayer? cache = null)
     {
+        if (InferenceMode.Current != null && !Autograd.Enabled && x.is_contiguous()) return InferenceForward(x, causal, keyPaddingMask, cache);
         x = x + attn.forward(ln1.forward(x), causal, keyPaddingMask, cache);
         return x + mlp.forward(ln2.forward(x));
+    }
+
+    /// <summary>
+    /// Appends the keys and values of all T positions of x [B, T, D] to <paramref name="cache"/> and returns the
+    /// block's output at the last position only, [B, 1, D] (causal, no gradient): forward(x)[:, -1:] up to float
+    /// rounding, without the other positions' attention output, projection and MLP, which nothing reads when the
+    /// block is a decoder's last and only the next token's logits are wanted (a sampler's prefill).
+    /// </summary>
+    public Tensor forward_last(Tensor x, KVCacheLayer cache)
+    {
+        int t = x.Sizes[1];
+        var a = attn.forward_last(ln1.forward(x), cache);
+        var last = x.narrow(1, t - 1, 1).contiguous();
+        if (InferenceMode.Current != null && !Autograd.Enabled && ResidualNorm.Writable(a) && a.SameShape(last))
+        {
+            var h = ResidualNorm.AddThenNorm(a, last, ln2);
+            var m = mlp.forward(h);
+            if (!ResidualNorm.Writable(m)) m = m.contiguous().clone();
+            return ResidualNorm.AddInto(m, a);
+        }
+        var x1 = last + a;
+        return x1 + mlp.forward(ln2.forward(x1));
+    }
+
+    /// <summary>The same sums and norms under <see cref="torch.inference_mode"/>, the residual adds written into the
+    /// sublayers' fresh outputs and the second add fused with ln2 (<see cref="ResidualNorm"/>): the same bits.</summary>
+    private Tensor InferenceForward(Tensor x, bool causal, Tensor? keyPaddingMask, KVCacheLayer? cache)
+    {
+        var a = attn.forward(ln1.forward(x), causal, keyPaddingMask, cache);
+        if (!a.SameShape(x)) throw new InvalidOperationException($"attention output {Tensor.ShapeString(a.Sizes)} does not match its input {Tensor.ShapeString(x.Sizes)}");
+        if (!ResidualNorm.Writable(a)) a = a.contiguous().clone();
+        var h = ResidualNorm.AddThenNorm(a, x, ln2); // a is now x + attn
+        var m = mlp.forward(h);
+        if (!ResidualNorm.Writable(m)) m = m.contiguous().clone();
+        return ResidualNorm.AddInto(m, a);
     }
 }
 
@@ -56,6 +92,11 @@ public sealed class SelfAttention : nn.Module
         // [B, T, H, hd]: no split, transpose or merge copies (FusedAttention.SelfAttention).
         return proj.forward(FusedAttention.SelfAttention(qkv.forward(x), _heads, causal, keyPaddingMask, cache));
     }
+
+    /// <summary>x [B, T, D] -> [B, 1, D]: appends all T positions' keys and values to <paramref name="cache"/>, and
+    /// only the last position attends (see <see cref="TransformerBlock.forward_last"/>).</summary>
+    public Tensor forward_last(Tensor x, KVCacheLayer cache) =>
+        proj.forward(FusedAttention.SelfAttention(qkv.forward(x), _heads, causal: true, null, cache, lastQueryOnly: true));
 }
 
 /// <summary>Position-wise feed-forward: fc1 (D -> hidden), exact GELU, fc2 (hidden -> D).</summary>

@@ -104,6 +104,25 @@ public sealed partial class MiniVlm : nn.Module
         return text.norm.forward(x);
     }
 
+    /// <summary>
+    /// <see cref="Decode"/> when only the last position's output is wanted (a sampler's prefill): every layer
+    /// appends all positions' keys and values to <paramref name="cache"/>, and the last layer computes its output for
+    /// the last position alone (<see cref="Torch.Modules.TransformerBlock.forward_last"/>). Returns the normalised
+    /// hidden state [B, 1, text_dim] of position T - 1, as Decode(...)[:, -1:] up to float rounding. No gradient.
+    /// </summary>
+    public Tensor DecodeLast(Tensor x, int[] positions, KVCache cache)
+    {
+        long b = x.size(0), t = x.size(1);
+        foreach (var p in positions)
+            if (p < 0 || p >= Config.MaxSequence)
+                throw new ArgumentOutOfRangeException(nameof(positions), $"position {p} is outside [0, {Config.MaxSequence}) (image {Config.ImageTokens} + max_text_len {Config.MaxTextLen})");
+        x = x + nn.functional.embedding(positions, [b, t], text.pos_embed);
+        int last = text.blocks.Count - 1;
+        for (int i = 0; i < last; i++)
+            x = text.blocks[i].forward(x, causal: true, null, cache[i]);
+        return text.norm.forward(text.blocks[last].forward_last(x, cache[last]));
+    }
+
     /// <summary>Embeds token ids laid out [B, T] (row-major).</summary>
     public Tensor EmbedTokens(int[] tokens, long batch, long length) => text.tok_embed.forward(tokens, batch, length);
 

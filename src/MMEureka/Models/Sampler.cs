@@ -18,22 +18,15 @@ public sealed record SampleResult(int[] Tokens, string Text, float[] LogProbs, b
 /// <para>Speed (rollouts are most of RL's and the annotator's wall time): everything runs in
 /// <see cref="torch.inference_mode"/>, whose linear layers use weights packed once per call and compute each row
 /// the same whatever batch it is in. Each distinct (image, prompt) is prefilled once, the distinct rows together in
-/// a few shards, and its cache row copied to the rows that repeat it (RL's G samples per prompt); a row's prefill
-/// never depends on the other rows, so sharing it changes no bit. Decoding runs the batch in shards of rows
-/// on separate cores, each through its own view of the one cache, and rows that stop leave by renumbering the
-/// cache's rows, not by copying them. The shard sizes follow from the number of active rows alone, so the same
-/// seed gives the same tokens on any machine.</para>
+/// chunks of a few (the last layer for the last position only), and its cache row copied to each row that repeats
+/// it (RL's G samples per prompt) when that row starts; a row's prefill never depends on the other rows, so sharing
+/// it changes no bit. Decoding runs on every core, each decoding a few
+/// rows at a time in the slots of its own cache and starting the next row in the slot of a row that stopped. Every
+/// op computes each row on its own, so neither which rows decode together nor the number of cores changes a row's
+/// tokens.</para>
 /// </summary>
 public static class Sampler
 {
-    /// <summary>Most rows per decoding shard: 32 keeps the skinny products of a shard efficient (a batch of 64
-    /// runs as two shards, one per core on a 2-core machine, as the benchmark GPT's sampler does).</summary>
-    internal const int MaxShardRows = 32;
-
-    /// <summary>Fewest rows per shard when a batch is split at all: below this a shard's ops are too small for a
-    /// second core to pay off.</summary>
-    internal const int MinShardRows = 8;
-
     /// <summary>Generates one response per row. <paramref name="pixels"/>[r] is a C*S*S channel-first image in
     /// [0, 1]; <paramref name="prompts"/>[r] its prompt ids. Row r draws from a generator seeded with
     /// <see cref="RowSeed"/>(config.Seed, r), or <paramref name="rowSeeds"/>[r] when given.</summary>
@@ -43,9 +36,9 @@ public static class Sampler
 
     /// <summary><see cref="Sample(MiniVlm, Tokenizer, IReadOnlyList{float[]}, IReadOnlyList{int[]}, SamplingConfig, IReadOnlyList{long}?)"/>;
     /// <paramref name="sharePrefill"/> false prefills every row itself even when rows repeat one (image, prompt)
-    /// (for the test that sharing changes nothing).</summary>
+    /// (for the test that sharing changes nothing); <paramref name="decodeCores"/> decode (default: one per core).</summary>
     internal static SampleResult[] Sample(MiniVlm model, Tokenizer tokenizer, IReadOnlyList<float[]> pixels,
-        IReadOnlyList<int[]> prompts, SamplingConfig config, IReadOnlyList<long>? rowSeeds, bool sharePrefill)
+        IReadOnlyList<int[]> prompts, SamplingConfig config, IReadOnlyList<long>? rowSeeds, bool sharePrefill, int? decodeCores = null)
     {
         config.Validate();
         var c = model.Config;
@@ -71,21 +64,24 @@ public static class Sampler
 
         // Inference mode: the linear layers multiply by weights packed once per call (they do not change while it
         // samples), and their rows come out the same whatever batch they sit in.
-        using var _ = inference_mode();
+        using var inference = inference_mode();
         var generators = new Generator[batch];
         for (int r = 0; r < batch; r++) generators[r] = new Generator(rowSeeds?[r] ?? RowSeed(config.Seed, r));
 
-        // Prefill: [image ; left pads ; prompt] of the distinct rows, in shards of rows that each run one forward (a
-        // shard's products then have rows * prefill rows instead of prefill, and its per-op costs are paid once per
-        // shard rather than once per row), the shards spread over the cores. A row's numbers still never depend on the
-        // rows around it: every op of the forward is row by row (products included, SamplerTests check it bit for bit).
+        // Prefill: [image ; left pads ; prompt] of the distinct rows, in chunks of rows that each run one forward (a
+        // chunk's products then have rows * prefill rows instead of prefill, and its per-op costs are paid once per
+        // chunk rather than once per row). A row's numbers still never depend on the rows around it: every op of the
+        // forward is row by row (products included, SamplerTests check it bit for bit). The first chunks run on every
+        // core at once; each later one is run by the core that first takes a row of the chunk before it (a chunk
+        // ahead of need), while the other cores go on decoding: no core waits for the whole batch's prefill.
         var (firsts, source) = sharePrefill ? DistinctRows(pixels, prompts) : (Enumerable.Range(0, batch).ToArray(), Enumerable.Range(0, batch).ToArray());
-        var cache = new KVCache(c.TextLayers, firsts.Length, c.TextHeads, prefill + steps, c.TextDim / c.TextHeads);
+        var cache = new KVCache(c.TextLayers, firsts.Length, c.TextHeads, prefill, c.TextDim / c.TextHeads); // the prefixes only
         var prefillLogits = new float[firsts.Length * vocab];
-        int prefillShards = PrefillShardCount(firsts.Length);
-        parallel_shards(prefillShards, sh =>
+        int workers = Math.Min(decodeCores ?? Environment.ProcessorCount, batch), slots = Math.Min(DecodeSlots, (batch + workers - 1) / workers);
+        int chunkRows = Math.Min(PrefillChunkRows, (firsts.Length + workers - 1) / workers), chunks = (firsts.Length + chunkRows - 1) / chunkRows;
+        void Prefill(int chunk)
         {
-            int u0 = (int)((long)firsts.Length * sh / prefillShards), u1 = (int)((long)firsts.Length * (sh + 1) / prefillShards), rows = u1 - u0;
+            int u0 = chunk * chunkRows, u1 = Math.Min(firsts.Length, u0 + chunkRows), rows = u1 - u0;
             var ids = new int[rows * promptMax];
             var positions = new int[rows * prefill];
             var view = cache.select_rows(Enumerable.Range(u0, rows).ToArray());
@@ -104,55 +100,51 @@ public static class Sampler
                 view.mask_keys(i, p, pad);
             }
             var x = cat([model.EncodeImage(ImageBatch(images, c)), model.EmbedTokens(ids, rows, promptMax)], 1);
-            var hidden = model.Decode(x, positions, null, view);
-            model.lm_head.forward(hidden.select(1, prefill - 1)).contiguous().data<float>().CopyTo(prefillLogits, u0 * vocab);
-        });
-        if (firsts.Length < batch) cache.index_select(source); // copies each shared row to the rows that repeat it
+            // Only the last position's logits are read: the last layer skips the other positions' outputs.
+            var hidden = model.DecodeLast(x, positions, view);
+            model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>().CopyTo(prefillLogits, u0 * vocab);
+        }
+        var prefilled = new Lazy<bool>[chunks];
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            int chunk = ch;
+            prefilled[ch] = new Lazy<bool>(() => { Prefill(chunk); return true; }, LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+        var started = new int[chunks];
+        // The prefix of distinct row u ready (computing its chunk here if no core has started it), and the next chunk
+        // started by some core.
+        void Ready(int u)
+        {
+            int chunk = u / chunkRows;
+            Volatile.Write(ref started[chunk], 1);
+            _ = prefilled[chunk].Value; // computes it, waits for the core computing it, or returns at once
+            if (chunk + 1 < chunks && Interlocked.Exchange(ref started[chunk + 1], 1) == 0) _ = prefilled[chunk + 1].Value;
+        }
+        parallel_shards(Math.Min(workers, chunks), ch => { started[ch] = 1; _ = prefilled[ch].Value; });
 
         var tokens = new List<int>[batch];
         var logProbs = new List<float>[batch];
         var truncated = new bool[batch];
         for (int r = 0; r < batch; r++) { tokens[r] = []; logProbs[r] = []; }
-        var active = Enumerable.Range(0, batch).ToArray(); // original row of each cache row
         var picked = new int[batch];
         var pickedLogProb = new float[batch];
-        for (int a = 0; a < batch; a++)
-            picked[a] = TokenPicker.Pick(prefillLogits.AsSpan(source[a] * vocab, vocab), config, generators[a], out pickedLogProb[a]);
-        var logits = new float[batch * vocab];
 
-        for (int s = 0; ; s++)
-        {
-            var keep = new List<int>(active.Length);
-            for (int a = 0; a < active.Length; a++)
+        // Decoding: each core decodes a few rows at a time in slots of its own cache, and when a row stops, the next
+        // row not yet started takes its slot (its prefix copied from the prefill's cache, the rows that repeat one
+        // prefix each getting a copy; its first token drawn from the prefill's logits) while the others go on: the
+        // cores' batches stay full until the last rows start, with no barrier between the cores at each step. A
+        // core's keys and values stay a few MB, so they are read from the last-level cache at every step instead of
+        // streaming the whole batch's (64 rows over ~100 positions: 26 MB) from memory. Every op computes each row on
+        // its own (the attention over each row's own positions), so neither the slots nor the cores change a row's
+        // numbers, and each row draws from its own generator.
+        var queue = new[] { -1 }; // the last row started
+        parallel_shards(workers, _ => DecodeRows(model, config, prompts, limit, generators, cache, source, queue, slots, prefill + steps,
+            r =>
             {
-                int r = active[a], id = picked[a];
-                tokens[r].Add(id);
-                logProbs[r].Add(pickedLogProb[a]);
-                bool stop = id == Tokenizer.EndAnswer || id == Tokenizer.Eos;
-                if (!stop && tokens[r].Count >= limit[r]) truncated[r] = true;
-                else if (!stop) keep.Add(a);
-            }
-            if (keep.Count == 0) break;
-            var next = keep.Select(a => picked[a]).ToArray();
-            if (keep.Count < active.Length)
-            {
-                cache.index_select([.. keep]); // distinct rows: the cache renumbers its rows, nothing is copied
-                active = keep.Select(a => active[a]).ToArray();
-            }
-            int n = active.Length, shards = ShardCount(n);
-            parallel_shards(shards, sh =>
-            {
-                int a0 = (int)((long)n * sh / shards), a1 = (int)((long)n * (sh + 1) / shards), rows = a1 - a0;
-                var view = shards == 1 ? cache : cache.select_rows(Enumerable.Range(a0, rows).ToArray());
-                var pos = new int[rows];
-                for (int a = a0; a < a1; a++) pos[a - a0] = p + prompts[active[a]].Length + s;
-                var hidden = model.Decode(model.EmbedTokens(next[a0..a1], rows, 1), pos, null, view);
-                model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>().CopyTo(logits, a0 * vocab);
-                // Each row draws from its own generator, so the shards pick their rows' tokens themselves.
-                for (int a = a0; a < a1; a++)
-                    picked[a] = TokenPicker.Pick(logits.AsSpan(a * vocab, vocab), config, generators[active[a]], out pickedLogProb[a]);
-            });
-        }
+                Ready(source[r]);
+                picked[r] = TokenPicker.Pick(prefillLogits.AsSpan(source[r] * vocab, vocab), config, generators[r], out pickedLogProb[r]);
+            },
+            picked, pickedLogProb, tokens, logProbs, truncated));
 
         var results = new SampleResult[batch];
         for (int r = 0; r < batch; r++)
@@ -164,21 +156,82 @@ public static class Sampler
         return results;
     }
 
-    /// <summary>Decoding shards for <paramref name="rows"/> active rows: at most <see cref="MaxShardRows"/> rows
-    /// each, and two as soon as each gets <see cref="MinShardRows"/>. A function of the row count only (not of
-    /// the cores), so that the shards' products, and hence the numbers, are the same on every machine.</summary>
-    internal static int ShardCount(int rows) =>
-        rows < 2 * MinShardRows ? 1 : Math.Max(2, (rows + MaxShardRows - 1) / MaxShardRows);
+    /// <summary>One core's share of the decoding: takes rows in turn from <paramref name="queue"/> (the last row
+    /// taken), starts each in a free slot of a cache of <paramref name="slots"/> rows from its prefix
+    /// (<paramref name="prefixes"/> row <paramref name="source"/>[r], made ready with its first token picked by
+    /// <paramref name="start"/>), and decodes its rows together until they stop and no row is left. Writes only the entries of the rows it takes.</summary>
+    private static void DecodeRows(MiniVlm model, SamplingConfig config, IReadOnlyList<int[]> prompts, int[] limit, Generator[] generators,
+        KVCache prefixes, int[] source, int[] queue, int slots, int maxLength, Action<int> start, int[] picked, float[] pickedLogProb,
+        List<int>[] tokens, List<float>[] logProbs, bool[] truncated)
+    {
+        var c = model.Config;
+        int batch = prompts.Count, vocab = c.VocabSize, p = c.ImageTokens;
+        var cache = new KVCache(c.TextLayers, slots, c.TextHeads, maxLength, c.TextDim / c.TextHeads);
+        var rowOf = new int[slots];
+        var free = new Stack<int>(Enumerable.Range(0, slots).Reverse());
+        var active = new List<int>(slots); // slots of the rows decoding, in the order of the step's batch
+        var logits = new float[slots * vocab];
 
-    /// <summary>Prefill shards for <paramref name="rows"/> distinct rows: one per <see cref="PrefillShardRows"/> rows
-    /// and at least two as soon as there are two rows (the prefill is most of a small batch's work, so a second core
-    /// pays off at any size). A function of the row count only, like <see cref="ShardCount"/>.</summary>
-    internal static int PrefillShardCount(int rows) =>
-        rows < 2 ? rows : Math.Max(2, (rows + PrefillShardRows - 1) / PrefillShardRows);
+        // Appends row r's picked token; false when the row stops there.
+        bool Record(int r)
+        {
+            int id = picked[r];
+            tokens[r].Add(id);
+            logProbs[r].Add(pickedLogProb[r]);
+            if (id == Tokenizer.EndAnswer || id == Tokenizer.Eos) return false;
+            if (tokens[r].Count < limit[r]) return true;
+            truncated[r] = true;
+            return false;
+        }
 
-    /// <summary>Most distinct rows per prefill shard: 32 rows of 36 + ~20 positions are products of ~1,800 rows, well
-    /// past where the GEMM's efficiency levels off, while the activations stay a few MB.</summary>
-    internal const int PrefillShardRows = 32;
+        while (true)
+        {
+            while (free.Count > 0)
+            {
+                int r = Interlocked.Increment(ref queue[0]);
+                if (r >= batch) break;
+                start(r); // its prefix ready and its first token drawn
+                if (!Record(r)) continue; // stopped at the first token
+                int slot = free.Pop();
+                cache.copy_row(prefixes, source[r], slot);
+                rowOf[slot] = r;
+                active.Add(slot);
+            }
+            int n = active.Count;
+            if (n == 0) return;
+            var ids = new int[n];
+            var pos = new int[n];
+            for (int i = 0; i < n; i++)
+            {
+                int r = rowOf[active[i]];
+                ids[i] = picked[r];
+                pos[i] = p + prompts[r].Length + tokens[r].Count - 1;
+            }
+            var hidden = model.Decode(model.EmbedTokens(ids, n, 1), pos, null, cache.select_rows([.. active]));
+            model.lm_head.forward(hidden.select(1, 0)).contiguous().data<float>().CopyTo(logits, 0);
+            int kept = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int slot = active[i], r = rowOf[slot];
+                picked[r] = TokenPicker.Pick(logits.AsSpan(i * vocab, vocab), config, generators[r], out pickedLogProb[r]);
+                if (Record(r)) active[kept++] = slot;
+                else free.Push(slot);
+            }
+            active.RemoveRange(kept, n - kept);
+        }
+    }
+
+    /// <summary>Most rows a core decodes at once (<see cref="DecodeRows"/>): one 6-row tile of the packed products
+    /// (<c>PackedLinear</c>), and 6 rows over ~150 positions keep ~4 MB of keys and values, so that two cores' rows
+    /// share the 32 MB last-level cache with the weights and whatever else runs. Measured on the batch-64 benchmark
+    /// (2 cores, load ~6, 15 calls each, CPU time per call): 4, 6, 8, 10 and 16 slots took 1.22, 0.99, 1.18, 1.19
+    /// and 1.33 s.</summary>
+    internal const int DecodeSlots = 6;
+
+    /// <summary>Most distinct rows per prefill chunk: 8 rows of 36 + ~20 positions are products of ~450 rows, where the
+    /// packed products run near their full rate, and the chunks are small enough for the cores to take them in turn
+    /// between decoding steps.</summary>
+    internal const int PrefillChunkRows = 8;
 
     /// <summary>The first row of each distinct (image, prompt) pair by content, and for every row the index of its pair.</summary>
     private static (int[] firsts, int[] source) DistinctRows(IReadOnlyList<float[]> pixels, IReadOnlyList<int[]> prompts)

@@ -140,4 +140,25 @@ public class MiniVlmTests
         Assert.Throws<ArgumentException>(() => (c with { TextHeads = 5 }).Validate());
         Assert.Throws<ArgumentException>(() => MiniVlmConfig.ForPreset("huge"));
     }
+    [Fact]
+    public void DecodeLastGivesTheLastPositionOfDecodeAndTheSameCache()
+    {
+        var model = TestModels.Model(3);
+        var c = model.Config;
+        using var _ = inference_mode();
+        var pixels = Sampler.ImageBatch([TestModels.Image(1), TestModels.Image(2)], c);
+        var prompt = TestModels.Prompt("3+4=?");
+        var ids = prompt.Concat(prompt).ToArray();
+        var x = cat([model.EncodeImage(pixels), model.EmbedTokens(ids, 2, prompt.Length)], 1);
+        int t = c.ImageTokens + prompt.Length;
+        var positions = Enumerable.Range(0, 2 * t).Select(i => i % t).ToArray();
+        var full = new KVCache(c.TextLayers, 2, c.TextHeads, t + 1, c.TextDim / c.TextHeads);
+        var last = new KVCache(c.TextLayers, 2, c.TextHeads, t + 1, c.TextDim / c.TextHeads);
+        var expected = model.Decode(x, positions, null, full).narrow(1, t - 1, 1).contiguous().data<float>();
+        var got = model.DecodeLast(x, positions, last).data<float>();
+        Assert.Equal(expected.Length, got.Length);
+        for (int i = 0; i < got.Length; i++) Assert.Equal(expected[i], got[i], 1e-4f);
+        var next = model.EmbedTokens([5, 6], 2, 1);
+        Assert.Equal(model.Decode(next, [t, t], null, full).data<float>(), model.Decode(next, [t, t], null, last).data<float>());
+    }
 }

@@ -112,8 +112,8 @@ public class SamplerTests
     }
 
     [Theory]
-    [InlineData(3, 4, 1.0f, 0, 1.0f)]   // 12 rows: one decoding shard
-    [InlineData(5, 8, 1.0f, 0, 1.0f)]   // 40 rows: two shards, rows leaving at different steps
+    [InlineData(3, 4, 1.0f, 0, 1.0f)]   // 12 rows: six slots per core
+    [InlineData(5, 8, 1.0f, 0, 1.0f)]   // 40 rows: rows leaving at different steps, others starting in their slots
     [InlineData(4, 5, 0.7f, 12, 0.9f)]  // top-k and top-p
     public void SharingThePrefillOfRepeatedRowsChangesNoBit(int groups, int size, float temperature, int topK, float topP)
     {
@@ -137,16 +137,24 @@ public class SamplerTests
     }
 
     [Fact]
-    public void RowsOfSeveralShardsEqualTheRowsSampledAlone()
+    public void RowsThatStartInTheSlotsOfStoppedRowsEqualTheRowsSampledAlone()
     {
-        // 40 rows run as two decoding shards whose rows change as rows stop; each row must still be what it is alone.
+        // 40 rows decode a few at a time on each core, rows starting in the slots of rows that stopped (so rows at
+        // different lengths decode together); each row must still be what it is alone.
         var model = TestModels.Model(12);
         var (px, prompts) = Groups(8, 5);
         var config = new SamplingConfig { Temperature = 1.0f, MaxNewTokens = 30, Seed = 23 };
-        Assert.Equal(2, Sampler.ShardCount(prompts.Count));
         var batched = Sampler.Sample(model, Tok, px, prompts, config);
+        // One decoding core has far fewer slots than rows: most rows start in the slot of a row that stopped.
+        Assert.True(prompts.Count > 4 * Sampler.DecodeSlots);
+        var oneCore = Sampler.Sample(model, Tok, px, prompts, config, null, sharePrefill: true, decodeCores: 1);
         var lengths = batched.Select(b => b.Tokens.Length).Distinct().Count();
         Assert.True(lengths > 3, $"rows should stop at different steps, got {lengths} distinct lengths");
+        for (int r = 0; r < prompts.Count; r++)
+        {
+            Assert.Equal(batched[r].Tokens, oneCore[r].Tokens);
+            Assert.Equal(batched[r].LogProbs, oneCore[r].LogProbs); // exact: the same ops on the same row
+        }
         for (int r = 0; r < prompts.Count; r += 3)
         {
             var alone = Sampler.Sample(model, Tok, [px[r]], [prompts[r]], config, [Sampler.RowSeed(23, r)])[0];
