@@ -113,7 +113,7 @@ def main():
         target(seconds < 1.0, f"{name}: control back within 1 s ({seconds:.3f} s)")
         after, msgs = execute(kc, "kept + 1")
         result = [m["content"]["data"]["text/plain"] for m in msgs if m["msg_type"] == "execute_result"]
-        check(after["status"] == "ok" and result == ["42"], f"{name}: the kernel lives on with its variables (kept + 1 = {result})")
+        check(after["status"] == "ok" and result == ["42"], f"{name}: the kernel lives on with its variables (kept + 1 = {result}, status {after['status']})")
 
     # Console.ReadLine in a cell asks the front end (input_request on the stdin channel).
     msg_id = kc.execute('var answer = Console.ReadLine();\n$"got {answer}"', allow_stdin=True)

@@ -192,6 +192,9 @@ public sealed class JupyterKernel
 
         if (execution.Failure is null) { Reply(request, Ok(count)); return; }
         var error = outputs.Snapshot().LastOrDefault(o => o["output_type"]?.GetValue<string>() == "error");
+        // Marked before the reply goes out: a request the front end sends after it has seen the error must run, and
+        // on a busy machine it can reach the socket before this thread would get past the reply.
+        if (stopOnError) abortReceivedBefore = DateTime.UtcNow;
         Reply(request, new JsonObject
         {
             ["status"] = "error",
@@ -200,7 +203,6 @@ public sealed class JupyterKernel
             ["evalue"] = error?["evalue"]?.DeepClone() ?? execution.Failure,
             ["traceback"] = error?["traceback"]?.DeepClone() ?? new JsonArray(),
         });
-        if (stopOnError) abortReceivedBefore = DateTime.UtcNow;
     }
 
     static JsonObject Ok(int count) => new()

@@ -11,7 +11,13 @@ public sealed class FakeTransport : IKernelTransport
 
     public bool Started => received is not null;
     public void Start(Action<Channel, List<byte[]>> received) => this.received = received;
-    public void Send(Channel channel, IReadOnlyList<byte[]> frames) => Sent.Add((channel, frames));
+    /// <summary>Called on the kernel's thread as it sends, before the frames are queued: a client that answers at once.</summary>
+    public Action<Channel, IReadOnlyList<byte[]>>? OnSend { get; set; }
+    public void Send(Channel channel, IReadOnlyList<byte[]> frames)
+    {
+        OnSend?.Invoke(channel, frames);
+        Sent.Add((channel, frames));
+    }
     public void Flush(TimeSpan timeout) { }
     public void Dispose() { }
 

@@ -76,6 +76,33 @@ public class KernelProtocolTests(KernelFixture k) : IClassFixture<KernelFixture>
     }
 
     [Fact]
+    public void RequestSentTheMomentAnErrorReplyArrivesStillRuns()
+    {
+        // stop_on_error aborts what was queued before the failing cell's reply, never what the front end sends after
+        // reading it, however soon: here the next request arrives while the kernel is still inside sending that reply.
+        var codec = new MessageCodec("test-key"); // the callback runs on the kernel's thread, beside the test's codec
+        JupyterMessage? next = null;
+        k.Transport.OnSend = (channel, frames) =>
+        {
+            if (next is not null || channel != Channel.Shell) return;
+            var sent = codec.Decode(frames);
+            if (sent.Type != "execute_reply" || sent.Content["status"]?.GetValue<string>() != "error") return;
+            next = JupyterMessage.Create("execute_request", new JsonObject { ["code"] = "20 + 22" }, null, "test-client") with { Identities = ["client"u8.ToArray()] };
+            k.Transport.Receive(Channel.Shell, codec.Encode(next));
+        };
+        try
+        {
+            var failing = k.Send(Channel.Shell, "execute_request", new JsonObject { ["code"] = "throw new InvalidOperationException(\"boom\");" });
+            Assert.Equal("error", k.Reply(k.Answers(failing))["status"]!.GetValue<string>());
+        }
+        finally { k.Transport.OnSend = null; }
+        Assert.NotNull(next);
+        var answers = k.Answers(next);
+        Assert.Equal("ok", k.Reply(answers)["status"]!.GetValue<string>());
+        Assert.Contains(answers, a => a.Message.Type == "execute_result" && a.Message.Content["data"]!["text/plain"]!.GetValue<string>() == "42");
+    }
+
+    [Fact]
     public void TamperedRequestIsRefusedLoggedAndNotAnswered()
     {
         var request = JupyterMessage.Create("execute_request", new JsonObject { ["code"] = "File.WriteAllText(\"pwned\", \"x\")" }, null, "test-client");
