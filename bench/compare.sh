@@ -81,6 +81,12 @@ if [ -x "$twin" ] && "$twin" status > "$out/twin-status.txt" 2>&1; then
   twin_threads=(--threads 1,2); [ ${#single[@]} -gt 0 ] && twin_threads=(--threads 1)
   step "TorchSharp twin bench" "$out/twin.json" "${pin[@]}" "$twin" bench --json "${quick[@]}" "${twin_threads[@]}"
   echo
+  # The twin's folder has its own copy of the engine; with --no-build (or after building only the solution, which
+  # leaves the twin out) that copy can predate the engine measured above.
+  if [ "artifacts/bin/MMEureka.TorchSharp/release/MMEureka.dll" -ot "artifacts/bin/MMEureka/release/MMEureka.dll" ]; then
+    echo "warning: the twin's MMEureka.dll is older than artifacts/bin/MMEureka/release/MMEureka.dll: its 'ours*' rows measure"
+    echo "         older engine code (rebuild with: dotnet build -c Release src/MMEureka.TorchSharp)"
+  fi
   "$python" bench/compare_torchsharp.py --ours "$out/ours.json" --torch "$out/torch.json" --twin "$out/twin.json"
 else
   echo
