@@ -162,7 +162,7 @@ internal static class FusedAttention
             int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
             int padStart = keyRows.PadStart?[kb] ?? 0, padEnd = keyRows.PadEnd?[kb] ?? 0;
             int keys = keyRows.Lengths?[kb] ?? Tk; // this row's keys; a kept probabilities row is Tk long, the rest cleared
-            var scores = p ?? ScoreScratch(Tq * Tk);
+            var scores = p ?? Buffers.Scratch(ref _scoreScratch, Tq * Tk);
             int offset = p == null ? 0 : bh * Tq * Tk;
             if (p != null && keys < Tk) p.AsSpan(offset + keys, Tk - keys).Clear();
             Head(q.Data, q.At(b, h), q.Ld, k.Data, k.At(kb, h), k.Ld, v.Data, v.At(kb, h), v.Ld, o.Data, o.At(b, h), o.Ld,
@@ -369,7 +369,7 @@ internal static class FusedAttention
             int b = bh / H, h = bh % H, kb = keyRows.Slot(b);
             int pOff = bh * Tq * Tk, gOff = dO.At(b, h);
             // One head's dS per thread, reused: a fresh array per head was 512 short-lived 37 KB arrays per training step.
-            var dS = dq != null || dk != null ? HeadScratch(Tq * Tk) : null;
+            var dS = dq != null || dk != null ? Buffers.Scratch(ref _headScratch, Tq * Tk) : null;
             // Query blocks from the last one, which sees every key: it writes all of dV and dK (beta 0) and the
             // earlier blocks add to the keys they see.
             int last = (Tq - 1) / QueryBlock * QueryBlock;
@@ -400,22 +400,6 @@ internal static class FusedAttention
     }
 
     [ThreadStatic] private static float[]? _headScratch, _scoreScratch;
-
-    /// <summary>This thread's scratch for one head's scores in the forward (contents unspecified).</summary>
-    private static float[] ScoreScratch(int length)
-    {
-        var s = _scoreScratch;
-        if (s == null || s.Length < length) _scoreScratch = s = new float[length];
-        return s;
-    }
-
-    /// <summary>This thread's scratch of at least <paramref name="length"/> floats (contents unspecified).</summary>
-    private static float[] HeadScratch(int length)
-    {
-        var s = _headScratch;
-        if (s == null || s.Length < length) _headScratch = s = new float[length];
-        return s;
-    }
 
     public static float[]? Padding(Tensor? mask, int B, int Tk)
     {

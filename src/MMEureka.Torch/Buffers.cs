@@ -31,6 +31,15 @@ internal static class Buffers
     public static long ReturnedCount { get { lock (_lock) return _returned; } }
     private static long _returned;
 
+    /// <summary>The array in <paramref name="slot"/> (a [ThreadStatic] field of the caller, so each thread has its
+    /// own), replaced by a larger one when it holds fewer than <paramref name="length"/> floats; contents unspecified.
+    /// For per-row or per-head temporaries that no tensor keeps.</summary>
+    public static float[] Scratch(ref float[]? slot, int length)
+    {
+        if (slot == null || slot.Length < length) slot = new float[length];
+        return slot;
+    }
+
     /// <summary>An array of exactly <paramref name="length"/> elements whose contents are unspecified: the caller
     /// overwrites all of it.</summary>
     public static float[] Uninitialized(int length)

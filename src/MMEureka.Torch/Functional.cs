@@ -123,14 +123,6 @@ public static partial class torch
 
             [ThreadStatic] private static float[]? _normScratch;
 
-            /// <summary>This thread's scratch of at least <paramref name="width"/> floats for a row's x̂ (contents unspecified).</summary>
-            private static Span<float> NormScratch(int width)
-            {
-                var s = _normScratch;
-                if (s == null || s.Length < width) _normScratch = s = new float[width];
-                return s.AsSpan(0, width);
-            }
-
             private static Tensor Norm(Tensor input, long[] normalizedShape, Tensor? weight, Tensor? bias, double eps, bool rms)
             {
                 int width = input.Sizes[^1];
@@ -148,7 +140,7 @@ public static partial class torch
                 var rstd = new float[rows];
                 float e = (float)eps;
                 Tensor.ForRows(rows, width, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (int r) =>
-                    rstd[r] = NormRows.Forward(x.Storage.AsSpan(x.Offset + r * width, width), xhat == null ? NormScratch(width) : xhat.AsSpan(r * width, width),
+                    rstd[r] = NormRows.Forward(x.Storage.AsSpan(x.Offset + r * width, width), xhat == null ? Buffers.Scratch(ref _normScratch, width).AsSpan(0, width) : xhat.AsSpan(r * width, width),
                         y.AsSpan(r * width, width), w == null ? default : w.Span, b == null ? default : b.Span, e, rms));
                 var inputs = new List<Tensor> { input };
                 if (weight != null) inputs.Add(weight);

@@ -38,7 +38,7 @@ internal static class ResidualNorm
         var w = norm.weight?.contiguous().detach();
         var b = norm.bias?.contiguous().detach();
         var output = Buffers.Uninitialized(y.Numel);
-        var xhat = Scratch(width);
+        var xhat = Buffers.Scratch(ref _scratch, width).AsSpan(0, width);
         for (int r = 0; r < rows; r++)
             NormRows.Forward(y.Storage.AsSpan(r * width, width), xhat, output.AsSpan(r * width, width),
                 w == null ? default : w.Span, b == null ? default : b.Span, norm.Eps, rms: false);
@@ -47,11 +47,4 @@ internal static class ResidualNorm
     }
 
     [ThreadStatic] private static float[]? _scratch;
-
-    private static float[] Scratch(int length)
-    {
-        var s = _scratch;
-        if (s == null || s.Length < length) _scratch = s = new float[length];
-        return s;
-    }
 }

@@ -94,11 +94,7 @@ public sealed partial class MiniVlm : nn.Module
     /// </summary>
     public Tensor Decode(Tensor x, int[] positions, Tensor? keyPaddingMask = null, KVCache? cache = null)
     {
-        long b = x.size(0), t = x.size(1);
-        foreach (var p in positions)
-            if (p < 0 || p >= Config.MaxSequence)
-                throw new ArgumentOutOfRangeException(nameof(positions), $"position {p} is outside [0, {Config.MaxSequence}) (image {Config.ImageTokens} + max_text_len {Config.MaxTextLen})");
-        x = x + nn.functional.embedding(positions, [b, t], text.pos_embed);
+        x = WithPositions(x, positions);
         for (int i = 0; i < text.blocks.Count; i++)
             x = text.blocks[i].forward(x, causal: true, keyPaddingMask, cache?[i]);
         return text.norm.forward(x);
@@ -112,15 +108,20 @@ public sealed partial class MiniVlm : nn.Module
     /// </summary>
     public Tensor DecodeLast(Tensor x, int[] positions, KVCache cache)
     {
-        long b = x.size(0), t = x.size(1);
-        foreach (var p in positions)
-            if (p < 0 || p >= Config.MaxSequence)
-                throw new ArgumentOutOfRangeException(nameof(positions), $"position {p} is outside [0, {Config.MaxSequence}) (image {Config.ImageTokens} + max_text_len {Config.MaxTextLen})");
-        x = x + nn.functional.embedding(positions, [b, t], text.pos_embed);
+        x = WithPositions(x, positions);
         int last = text.blocks.Count - 1;
         for (int i = 0; i < last; i++)
             x = text.blocks[i].forward(x, causal: true, null, cache[i]);
         return text.norm.forward(text.blocks[last].forward_last(x, cache[last]));
+    }
+
+    // x + the learned positions of its B*T slots (row-major), each checked against the table's length.
+    private Tensor WithPositions(Tensor x, int[] positions)
+    {
+        foreach (var p in positions)
+            if (p < 0 || p >= Config.MaxSequence)
+                throw new ArgumentOutOfRangeException(nameof(positions), $"position {p} is outside [0, {Config.MaxSequence}) (image {Config.ImageTokens} + max_text_len {Config.MaxTextLen})");
+        return x + nn.functional.embedding(positions, [x.size(0), x.size(1)], text.pos_embed);
     }
 
     /// <summary>Embeds token ids laid out [B, T] (row-major).</summary>
