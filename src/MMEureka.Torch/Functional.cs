@@ -178,7 +178,7 @@ public static partial class torch
                         grads[k] = new Tensor(db, [width]);
                     }
                     return grads;
-                }, scratch: [xhat]);
+                }, scratch: xhat == null ? null : [xhat]);
             }
 
             /// <summary>Rows of <paramref name="weight"/> [V, D] for each id; output shape = idsShape + [D].</summary>

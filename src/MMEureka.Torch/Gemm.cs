@@ -30,9 +30,9 @@ public static class Gemm
     /// <summary>Which backend runs the products: "openblas" or "managed".</summary>
     public static string Backend => Name(Selected);
 
-    /// <summary>One line for logs, e.g. "openblas (libopenblas.so.0, 2 threads)", plus the AVX-512 kernel's share when on.</summary>
+    /// <summary>One line for logs, e.g. "openblas (libopenblas.so.0, 2 threads)", plus the tiled kernel's share when on.</summary>
     public static string Describe() => Describe(Selected)
-        + (Avx512Products ? $"; products with a side <= {Avx512MaxSide} on the AVX-512 12x32 kernel" : "");
+        + (TiledProducts ? $"; products with a side <= {TiledMaxSide} on the engine's {TileName} kernel" : "");
 
     /// <summary>The log line for a given backend.</summary>
     public static string Describe(GemmBackend backend) => backend switch
@@ -78,11 +78,10 @@ public static class Gemm
     {
         // No small-product detour to the managed kernel: measured, a P/Invoke call into OpenBLAS beats the managed
         // kernel at every size down to 4 x 4 x 4 (0.09 us vs 0.7 us).
-        if (UsesAvx512(m, n, k, alpha, beta))
+        if (UsesTiled(transA, m, n, k, alpha, beta))
         {
             if (CheckedAndTrivial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)) return;
-            Avx512Gemm.Sgemm(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta == 1f, c, cOffset, ldc,
-                Threads.Serial || (long)m * n * k < SplitThreshold ? 1 : Environment.ProcessorCount);
+            Tiled(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, beta == 1f, c, cOffset, ldc, null, 0, null);
             return;
         }
         SgemmWith(Selected, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
@@ -91,18 +90,17 @@ public static class Gemm
     /// <summary>C[m, n] = op(A) op(B), plus bias[biasOffset + j] in every row when <paramref name="bias"/> is given, then
     /// <paramref name="rowsDone"/>(first row, rows) on each strip of finished rows (all of C, in strips, exactly once),
     /// while the strip is still in cache; C's previous contents are ignored. The linear layer's forward: on the
-    /// AVX-512 kernel the bias is added as each tile is stored and the epilogue (an activation) runs per 12-row strip;
+    /// tiled kernel the bias is added as each tile is stored and the epilogue (an activation) runs per strip of MR rows;
     /// otherwise C is filled with the bias rows, the product added (beta = 1) and the epilogue run on row chunks.</summary>
     internal static void SgemmEpilogue(bool transA, bool transB, int m, int n, int k, float[] a, int aOffset, int lda,
         float[] b, int bOffset, int ldb, float[]? bias, int biasOffset, float[] c, int cOffset, int ldc, Action<int, int>? rowsDone)
     {
         if (bias != null && (biasOffset < 0 || biasOffset + n > bias.Length))
             throw new ArgumentException($"bias needs {n} elements from offset {biasOffset} but has {bias.Length}");
-        if (k > 0 && UsesAvx512(m, n, k, 1f, 0f))
+        if (k > 0 && UsesTiled(transA, m, n, k, 1f, 0f))
         {
             if (CheckedAndTrivial(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, 0f, c, cOffset, ldc)) return;
-            Avx512Gemm.Sgemm(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, false, c, cOffset, ldc,
-                Threads.Serial || (long)m * n * k < SplitThreshold ? 1 : Environment.ProcessorCount, bias, biasOffset, rowsDone);
+            Tiled(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, false, c, cOffset, ldc, bias, biasOffset, rowsDone);
             return;
         }
         CheckOperand("C", c, cOffset, ldc, m, n);
@@ -116,29 +114,56 @@ public static class Gemm
         if (rowsDone != null && m > 0) Loops.Chunked(m, minRows, rowsDone);
     }
 
+    /// <summary>The tile <see cref="TiledProducts"/> uses: 12x32 with AVX-512, 6x16 with AVX2 (or when
+    /// <c>MMEUREKA_GEMM_TILED=avx2</c>), null on other CPUs. Declared before <see cref="TiledProducts"/>, whose
+    /// initialiser reads it: static fields initialise in order.</summary>
+    internal static readonly Type? TileKind =
+        Tile12x32.IsSupported && Environment.GetEnvironmentVariable("MMEUREKA_GEMM_TILED") != "avx2" ? typeof(Tile12x32)
+        : Tile6x16.IsSupported ? typeof(Tile6x16) : null;
+
     /// <summary>
-    /// Whether <see cref="Sgemm"/> sends products with one side at most <see cref="Avx512MaxSide"/> (the transformer's
-    /// linear layers and their gradients) to <see cref="Avx512Gemm"/>: on when the CPU has AVX-512 and
-    /// <c>MMEUREKA_GEMM_AVX512</c> is not <c>0</c>. Measured on one Zen 4 core against OpenBLAS 0.3.21: with hot
-    /// caches 101-113 vs 75-92 GFLOP/s on the training step's shapes; with operands out of cache 84-97 vs 75-90 on
+    /// Whether <see cref="Sgemm"/> sends products with one side at most <see cref="TiledMaxSide"/> (the transformer's
+    /// linear layers and their gradients) to the engine's own kernel (<see cref="TiledGemm"/>): 12 x 32 on CPUs with
+    /// AVX-512, 6 x 16 on AVX2 (there not the weight gradients, <see cref="UsesTiled"/>). On unless
+    /// <c>MMEUREKA_GEMM_TILED=0</c>; <c>MMEUREKA_GEMM_TILED=avx2</c> runs the 6 x 16 kernel on an AVX-512 CPU too.
+    /// Measured on one Zen 4 core against OpenBLAS 0.3.21 (12 x 32, before transposed A was packed in chunks): with
+    /// hot caches 101-113 vs 75-92 GFLOP/s on the training step's shapes; with operands out of cache 84-97 vs 75-90 on
     /// the forward and input-gradient shapes, 74-85 vs 78-88 on the weight gradients (transposed A, k = 3072); inside
-    /// the training step (what counts) the linear layers' backward took 113-118 ms with the weight gradients on this
-    /// kernel and 120-122 ms with them on OpenBLAS. <see cref="SgemmWith"/> (backend benchmarks, tests) always runs
-    /// the backend it is given.
+    /// the training step the linear layers' backward took 113-118 ms with the weight gradients on this kernel and
+    /// 120-122 ms with them on OpenBLAS. On two Zen 3 cores (6 x 16): the forward and input-gradient products
+    /// 0.92-1.02x OpenBLAS's time (one core: 0.76-0.93x), the training step 0.93-0.97x (interleaved A/B in one
+    /// process), mostly from adding the bias and running GELU as tiles are stored. <see cref="SgemmWith"/> (backend
+    /// benchmarks, tests) always runs the backend it is given.
     /// </summary>
-    public static bool Avx512Products { get; set; } =
-        Avx512Gemm.IsSupported && Environment.GetEnvironmentVariable("MMEUREKA_GEMM_AVX512") != "0";
+    public static bool TiledProducts { get; set; } = TileKind != null && Environment.GetEnvironmentVariable("MMEUREKA_GEMM_TILED") != "0";
 
-    /// <summary>See <see cref="Avx512Products"/>: the smallest of m, n, k must be at most this.</summary>
-    public const int Avx512MaxSide = 512;
+    static string TileName => TileKind == typeof(Tile12x32) ? "AVX-512 12x32" : "AVX2 6x16";
 
-    /// <summary>See <see cref="Avx512Products"/>: products under 2^23 multiply-adds (decoding's, at most 64 x 128 x 512)
+    /// <summary>See <see cref="TiledProducts"/>: the smallest of m, n, k must be at most this.</summary>
+    public const int TiledMaxSide = 512;
+
+    /// <summary>See <see cref="TiledProducts"/>: products under 2^23 multiply-adds (decoding's, at most 64 x 128 x 512)
     /// stay with the backend, so sampling runs the same code as before.</summary>
-    public const long Avx512MinWork = 1L << 23;
+    public const long TiledMinWork = 1L << 23;
 
-    static bool UsesAvx512(int m, int n, int k, float alpha, float beta)
-        => Avx512Products && alpha == 1f && (beta == 0f || beta == 1f) && (long)m * n * k >= Avx512MinWork
-           && Math.Min(m, Math.Min(n, k)) <= Avx512MaxSide;
+    /// <summary>Whether a product goes to <see cref="TiledGemm"/>. On AVX2 the weight gradients (transposed A, k = the
+    /// 3072 rows of a batch) stay with OpenBLAS: there the 6 x 16 kernel packs 128-512 floats of B and A per
+    /// multiply-add column where OpenBLAS's assembly packs faster, and it measured 1.1-1.4x OpenBLAS's time on one
+    /// Zen 3 core (interleaved, hot), while the forward and input-gradient products took 0.76-0.93x.</summary>
+    static bool UsesTiled(bool transA, int m, int n, int k, float alpha, float beta)
+        => TiledProducts && alpha == 1f && (beta == 0f || beta == 1f) && (long)m * n * k >= TiledMinWork
+           && Math.Min(m, Math.Min(n, k)) <= TiledMaxSide
+           && !(transA && TileKind == typeof(Tile6x16));
+
+    static void Tiled(bool transA, bool transB, int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+        bool accumulate, float[] c, int cOffset, int ldc, float[]? bias, int biasOffset, Action<int, int>? rowsDone)
+    {
+        int threads = Threads.Serial || (long)m * n * k < SplitThreshold ? 1 : Environment.ProcessorCount;
+        if (TileKind == typeof(Tile12x32))
+            TiledGemm.Sgemm<Tile12x32>(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc, threads, bias, biasOffset, rowsDone);
+        else
+            TiledGemm.Sgemm<Tile6x16>(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc, threads, bias, biasOffset, rowsDone);
+    }
 
     /// <summary>The product on the calling thread alone, for callers that already run one product per core, such
     /// as the attention heads: single-threaded OpenBLAS in the split mode (1.5-3x the managed kernel on a head's

@@ -192,7 +192,7 @@ public sealed class KVCacheLayer
     }
 
     /// <summary>Appends the k and v head slices of a contiguous qkv projection output [B, T, 3 * H * hd] (see
-    /// <see cref="FusedAttention.SelfAttention"/>) and returns the layouts of the stored keys and values, the length
+    /// <see cref="FusedAttention.SelfAttention(Tensor, int, bool, Tensor?, KVCacheLayer?)"/>) and returns the layouts of the stored keys and values, the length
     /// so far and where each batch row is stored (with its padding range).</summary>
     internal (HeadLayout keys, HeadLayout values, int length, KeyRows rows) AppendPacked(float[] qkv, int offset, int batch, int tNew, int heads, int headDim)
     {

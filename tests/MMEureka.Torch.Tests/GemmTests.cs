@@ -23,14 +23,23 @@ public sealed class Avx512TheoryAttribute : TheoryAttribute
 {
     public Avx512TheoryAttribute()
     {
-        if (!Avx512Gemm.IsSupported) Skip = "no AVX-512 (Vector512 not hardware-accelerated) on this CPU";
+        if (!Tile12x32.IsSupported) Skip = "no AVX-512 (Vector512 not hardware-accelerated) on this CPU";
+    }
+}
+
+/// <summary>A theory that is reported as skipped when the CPU has no AVX2 with FMA.</summary>
+public sealed class Avx2TheoryAttribute : TheoryAttribute
+{
+    public Avx2TheoryAttribute()
+    {
+        if (!Tile6x16.IsSupported) Skip = "no AVX2 + FMA on this CPU";
     }
 }
 
 public class GemmTests
 {
     /// <summary>How a case is run: a public backend, or the managed kernel pinned to a micro-kernel and thread count.</summary>
-    public enum Runner { OpenBlas, Managed, ManagedSerial, ManagedPortable, Avx512, Avx512Split, Dispatch }
+    public enum Runner { OpenBlas, Managed, ManagedSerial, ManagedPortable, Tile12x32, Tile12x32Split, Tile6x16, Tile6x16Split, Dispatch }
 
     static readonly int[] Sizes = [1, 7, 33, 130];
 
@@ -51,10 +60,15 @@ public class GemmTests
             case Runner.ManagedPortable:
                 ManagedGemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc, ManagedKernel.Portable, 4);
                 break;
-            case Runner.Avx512 or Runner.Avx512Split:
+            case Runner.Tile12x32 or Runner.Tile12x32Split:
                 Assert.Equal(1f, alpha);
                 Assert.True(beta is 0f or 1f);
-                Avx512Gemm.Sgemm(ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta == 1f, c, co, ldc, runner == Runner.Avx512 ? 1 : 3);
+                TiledGemm.Sgemm<Tile12x32>(ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta == 1f, c, co, ldc, runner == Runner.Tile12x32 ? 1 : 3);
+                break;
+            case Runner.Tile6x16 or Runner.Tile6x16Split:
+                Assert.Equal(1f, alpha);
+                Assert.True(beta is 0f or 1f);
+                TiledGemm.Sgemm<Tile6x16>(ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta == 1f, c, co, ldc, runner == Runner.Tile6x16 ? 1 : 3);
                 break;
             case Runner.Dispatch:
                 Gemm.Sgemm(ta, tb, m, n, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
@@ -147,25 +161,36 @@ public class GemmTests
     [MemberData(nameof(Transposes))]
     public void OpenBlas_matches_reference_on_odd_sizes(bool ta, bool tb) => AllSizes(Runner.OpenBlas, ta, tb);
 
-    public static TheoryData<Runner, bool, bool> Avx512Cases()
+    static TheoryData<Runner, bool, bool> TileCases(params Runner[] runners)
     {
         var data = new TheoryData<Runner, bool, bool>();
-        foreach (var r in new[] { Runner.Avx512, Runner.Avx512Split })
+        foreach (var r in runners)
             foreach (bool ta in new[] { false, true })
                 foreach (bool tb in new[] { false, true })
                     data.Add(r, ta, tb);
         return data;
     }
 
-    /// <summary>The AVX-512 kernel's 12 x 32 tile edges (rows 11/12/13/25, columns 31/32/33), k across its k-blocks
-    /// (600 > 512; 130 with n = 2100, whose packed B allows only 64-deep blocks), C = AB over NaN and C += AB.</summary>
+    public static TheoryData<Runner, bool, bool> Avx512Cases() => TileCases(Runner.Tile12x32, Runner.Tile12x32Split);
+    public static TheoryData<Runner, bool, bool> Avx2Cases() => TileCases(Runner.Tile6x16, Runner.Tile6x16Split);
+
+    /// <summary>The 12 x 32 tile's edges (rows 11/12/13/25, columns 31/32/33), k across its k-blocks (600 > 512; 130
+    /// with n = 2100, whose packed B allows only 64-deep blocks), transposed A across its 60-row packing chunks (130 =
+    /// 60 + 60 + 10 at k = 600), C = AB over NaN and C += AB.</summary>
     [Avx512Theory]
     [MemberData(nameof(Avx512Cases))]
-    public void Avx512_matches_reference_on_tile_edges_and_k_blocks(Runner runner, bool ta, bool tb)
+    public void Tile12x32_matches_reference_on_tile_edges_and_k_blocks(Runner runner, bool ta, bool tb) => TileEdges(runner, ta, tb, 12, 32);
+
+    /// <summary>The same for the 6 x 16 tile (rows 5/6/7/13, columns 15/16/17; transposed A in 60-row chunks too).</summary>
+    [Avx2Theory]
+    [MemberData(nameof(Avx2Cases))]
+    public void Tile6x16_matches_reference_on_tile_edges_and_k_blocks(Runner runner, bool ta, bool tb) => TileEdges(runner, ta, tb, 6, 16);
+
+    static void TileEdges(Runner runner, bool ta, bool tb, int mr, int nr)
     {
         int seed = 100;
-        foreach (int m in new[] { 1, 11, 12, 13, 25, 130 })
-            foreach (int n in new[] { 1, 31, 32, 33, 97 })
+        foreach (int m in new[] { 1, mr - 1, mr, mr + 1, 2 * mr + 1, 130 })
+            foreach (int n in new[] { 1, nr - 1, nr, nr + 1, 97 })
                 foreach (int k in new[] { 1, 7, 129, 600 })
                 {
                     seed++;
@@ -175,8 +200,8 @@ public class GemmTests
         Check(runner, ta, tb, 37, 2100, 130, 1f, 0f, seed: 98, nanC: true);
     }
 
-    /// <summary>Gemm.Sgemm with a linear layer's shapes (300 x 384 x 128 is past the AVX-512 threshold, as are the
-    /// other two) gives the reference's numbers whichever kernel it picks, including alpha and beta the AVX-512
+    /// <summary>Gemm.Sgemm with a linear layer's shapes (300 x 384 x 128 is past the tiled kernel's threshold, as are
+    /// the other two) gives the reference's numbers whichever kernel it picks, including alpha and beta the tiled
     /// kernel leaves to the backend.</summary>
     [Theory]
     [MemberData(nameof(Transposes))]
@@ -187,10 +212,10 @@ public class GemmTests
         Check(Runner.Dispatch, ta, tb, 300, 384, 128, 0.5f, 2f, seed: 33);
     }
 
-    /// <summary>SgemmEpilogue = reference product over C filled with the bias rows, whichever path it takes: the AVX-512
+    /// <summary>SgemmEpilogue = reference product over C filled with the bias rows, whichever path it takes: the tiled
     /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a 12-row tail; 100 x 600 x 200:
     /// column slices per core on a multi-core machine) or the fill
-    /// then add of the backend (10 x 33 x 7, under the AVX-512 threshold); the old contents of C (NaN) never leak.</summary>
+    /// then add of the backend (10 x 33 x 7, under the tiled kernel's threshold); the old contents of C (NaN) never leak.</summary>
     [Theory]
     [MemberData(nameof(Transposes))]
     public void SgemmEpilogue_adds_the_bias_to_every_row(bool ta, bool tb)
@@ -219,7 +244,7 @@ public class GemmTests
     }
 
     /// <summary>SgemmEpilogue's rowsDone sees every row of C exactly once and only with its final values: across the
-    /// AVX-512 kernel's k-blocks (k = 600), its row slices per core and a partial last strip, and on the backend path.</summary>
+    /// tiled kernel's k-blocks (k = 600), its row slices per core and a partial last strip, and on the backend path.</summary>
     [Fact]
     public void SgemmEpilogue_reports_each_finished_row_once()
     {

@@ -52,7 +52,7 @@ public sealed record EvalReport(EvalConfig Config, double Accuracy, double Forma
 public static class Evaluator
 {
     /// <summary>Generates one response per row (images, prompts, sampling settings, one seed per row): the engine's
-    /// <see cref="Sampler.Sample"/>, or another implementation of the same policy (the TorchSharp twin on a GPU).</summary>
+    /// <see cref="Sampler.Sample(MiniVlm, Tokenizer, IReadOnlyList{float[]}, IReadOnlyList{int[]}, SamplingConfig, IReadOnlyList{long}?)"/>, or another implementation of the same policy (the TorchSharp twin on a GPU).</summary>
     public delegate SampleResult[] BatchSampler(IReadOnlyList<float[]> pixels, IReadOnlyList<int[]> prompts,
         SamplingConfig config, IReadOnlyList<long> rowSeeds);
 
