@@ -74,6 +74,21 @@ def main():
              (torch.get("generate_tok_s") or {}).get(b), engine.get(f"gen_{b}"), lt, th, False)
     lt, th = best(rows, "vlm_tok_s", False)
     line("MiniVlm sampling tok/s, b 64", None, None, engine.get("vlm_tok_s"), lt, th, False)
+    # The train step against the machine: its nominal GFLOP (matrix products only, attention unmasked) per second, as
+    # a share of the FMA ceiling `bench engine` measured on all cores; and what the goal would ask of the engine.
+    gflop, peaks = ours.get("train_step_gflop"), ours.get("fma_peak_gflops") or {}
+    peak = peaks[max(peaks, key=int)] if peaks else None
+    if gflop and peak:
+        def rate(ms):
+            return None if not ms else gflop / (ms / 1e3)
+        lt, th = best(rows, "train_step_ms", True)
+        parts = [f"ours* {fmt(rate(engine.get('train_step_ms')))} ({fmt(100 * rate(engine.get('train_step_ms')) / peak, 0) if rate(engine.get('train_step_ms')) else 'missing'}%)",
+                 f"libtorch {fmt(rate(lt))} ({fmt(100 * rate(lt) / peak, 0) if rate(lt) else 'missing'}%)"]
+        print(f"train step rate, GFLOP/s ({gflop:.1f} GFLOP a step; % of the FMA peak, {peak:.0f} GFLOP/s on {max(peaks, key=int)} threads): "
+              + ", ".join(parts))
+        if lt:
+            need = rate(lt * TRAIN_GOAL)
+            print(f"the goal ({TRAIN_GOAL}x libtorch's time, {lt * TRAIN_GOAL:.0f} ms) needs {need:.1f} GFLOP/s, {100 * need / peak:.0f}% of the FMA peak")
     print("ours/PT and ours/LT: time ratios for the train step (lower is better), speed ratios for sampling (higher is better).")
     print("ours: `mmeureka bench engine`; ours*: the same engine code in the twin's process, seconds before libtorch ran.")
     print("MiniVlm sampling: both sides in the twin's process, same weights, prompts and seeds (no PyTorch peer).")

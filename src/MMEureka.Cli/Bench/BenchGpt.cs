@@ -5,7 +5,20 @@ using static MMEureka.Torch.torch;
 namespace MMEureka.Cli.Bench;
 
 /// <summary>Shape of the benchmark GPT; the defaults are the model of bench/torch_reference.py.</summary>
-public sealed record BenchGptConfig(int Vocab = 96, int Dim = 128, int Layers = 4, int Heads = 4, int MaxLength = 96);
+public sealed record BenchGptConfig(int Vocab = 96, int Dim = 128, int Layers = 4, int Heads = 4, int MaxLength = 96)
+{
+    /// <summary>Floating-point operations of one training step on <paramref name="batch"/> rows of MaxLength tokens,
+    /// counting the matrix products only (2 per multiply-add) and attention's full T x T scores as an unmasked
+    /// implementation computes them: per layer the four linear layers 2 N 12 D^2 (N = batch * T) and attention's two
+    /// products 4 batch T^2 D, plus the head 2 N D V; the backward twice the forward (input and weight gradients).
+    /// 16.5 GFLOP for the benchmark's 32 x 96 tokens. Divided by a step's time it gives the step's GFLOP/s.</summary>
+    public double TrainStepFlops(int batch)
+    {
+        double n = (double)batch * MaxLength, d = Dim;
+        double forward = Layers * (2 * n * 12 * d * d + 4.0 * batch * MaxLength * MaxLength * d) + 2 * n * d * Vocab;
+        return 3 * forward;
+    }
+}
 
 /// <summary>
 /// The GPT that <c>mmeureka bench engine</c> trains and samples, the twin of <c>Gpt</c> in bench/torch_models.py

@@ -6,9 +6,12 @@ using static MMEureka.Torch.torch;
 namespace MMEureka.Cli.Bench;
 
 /// <summary>What <c>mmeureka bench engine</c> measured; serialised as the JSON bench/compare_report.py reads.</summary>
+/// <param name="TrainStepGflop">The train step's nominal work (<see cref="BenchGptConfig.TrainStepFlops"/>), in GFLOP.</param>
+/// <param name="FmaPeakGflops">The machine's FMA ceiling (<see cref="Benchmarks.FmaPeakGflops"/>) by thread count.</param>
 public sealed record EngineBenchResult(
     IReadOnlyList<GemmTiming> Gemm, double TrainStepMs, IReadOnlyDictionary<int, double> GenerateTokS, double PeakRssMb, string Blas,
-    IReadOnlyList<VlmSamplingTiming> VlmSampling, string VlmModel);
+    IReadOnlyList<VlmSamplingTiming> VlmSampling, string VlmModel, double TrainStepGflop = 0,
+    IReadOnlyDictionary<int, double>? FmaPeakGflops = null);
 
 /// <summary>The workloads of bench/README.md, in one process: training first (so that the peak working set read
 /// after it is the training's), then the GPT's sampling, MiniVlm's sampling (<see cref="VlmSamplingBenchmark"/>),
@@ -52,7 +55,11 @@ public static class EngineBenchmark
             gemm.AddRange(GemmBenchmark.Run(GemmSizes, backend, samples: quick ? 3 : 7));
             log($"gemm {backend}: done");
         }
-        return new EngineBenchResult(gemm, trainMs, tokS, peak, Gemm.Backend, vlmTimings, checkpoint ?? "quick preset, seed 0");
+        var peaks = new SortedDictionary<int, double>();
+        foreach (int t in new[] { 1, Environment.ProcessorCount }.Distinct()) peaks[t] = Benchmarks.FmaPeakGflops(t);
+        log("FMA peak: " + string.Join(", ", peaks.Select(p => $"{p.Value:F0} GFLOP/s on {p.Key} thread(s)")));
+        return new EngineBenchResult(gemm, trainMs, tokS, peak, Gemm.Backend, vlmTimings, checkpoint ?? "quick preset, seed 0",
+            config.TrainStepFlops(Batch) / 1e9, peaks);
     }
 
     /// <summary>Per-op profiles (<see cref="Profiler"/>) of the training step, of the GPT's sampling at batch 64 and

@@ -50,7 +50,8 @@ internal static class BenchCommand
     }
 
     /// <summary>{"gemm":[{"n":..,"backend":..,"gflops":..}],"train_step_ms":..,"generate_tok_s":{"8":..},"peak_rss_mb":..,"blas":..,
-    /// "vlm_generate_tok_s":{"8":..,"64":..},"vlm_tokens_per_row":{..},"vlm_model":..}</summary>
+    /// "vlm_generate_tok_s":{"8":..,"64":..},"vlm_tokens_per_row":{..},"vlm_model":..,"train_step_gflop":..,
+    /// "fma_peak_gflops":{"1":..,"2":..}}</summary>
     internal static string ToJson(EngineBenchResult r)
     {
         var obj = new Dictionary<string, object>
@@ -63,6 +64,9 @@ internal static class BenchCommand
             ["vlm_generate_tok_s"] = r.VlmSampling.ToDictionary(t => t.Batch.ToString(System.Globalization.CultureInfo.InvariantCulture), t => Math.Round(t.TokensPerSecond, 1)),
             ["vlm_tokens_per_row"] = r.VlmSampling.ToDictionary(t => t.Batch.ToString(System.Globalization.CultureInfo.InvariantCulture), t => Math.Round(t.TokensPerRow, 1)),
             ["vlm_model"] = r.VlmModel,
+            ["train_step_gflop"] = Math.Round(r.TrainStepGflop, 3),
+            ["fma_peak_gflops"] = (r.FmaPeakGflops ?? new Dictionary<int, double>()).ToDictionary(
+                kv => kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), kv => Math.Round(kv.Value, 1)),
         };
         return JsonSerializer.Serialize(obj);
     }
@@ -72,6 +76,13 @@ internal static class BenchCommand
         var table = new Table().AddColumn("item").AddColumn(new TableColumn("value").RightAligned()).AddColumn("unit");
         foreach (var g in r.Gemm) table.AddRow($"gemm n={g.N} {g.Backend}", $"{g.GFlops:F2}", "GFLOP/s");
         table.AddRow("train step", $"{r.TrainStepMs:F1}", "ms");
+        if (r.TrainStepGflop > 0 && r.TrainStepMs > 0)
+        {
+            double rate = r.TrainStepGflop / (r.TrainStepMs / 1e3);
+            double? peak = r.FmaPeakGflops is { Count: > 0 } p ? p[p.Keys.Max()] : null;
+            table.AddRow("train step rate", $"{rate:F1}", peak is > 0 ? $"GFLOP/s ({100 * rate / peak:F0}% of the FMA peak)" : "GFLOP/s");
+        }
+        foreach (var (t, v) in r.FmaPeakGflops ?? new Dictionary<int, double>()) table.AddRow($"FMA peak, {t} thread(s)", $"{v:F1}", "GFLOP/s");
         foreach (var (b, v) in r.GenerateTokS) table.AddRow($"sampling batch {b}", $"{v:F0}", "tok/s");
         foreach (var t in r.VlmSampling) table.AddRow($"MiniVlm sampling batch {t.Batch}", $"{t.TokensPerSecond:F0}", $"tok/s ({t.TokensPerRow:F1} tokens per row)");
         table.AddRow("train peak working set", $"{r.PeakRssMb:F0}", "MB");

@@ -211,8 +211,6 @@ internal static unsafe class TiledGemm
         if (aPack == null || aPack.Length < chunkRows * kcMax) packA = aPack = GC.AllocateUninitializedArray<float>(chunkRows * kcMax, pinned: true);
         // op(A)[i, p] = a[i * rs + p * ps]
         long rs = transA ? 1 : lda, ps = transA ? lda : 1;
-        // Packed A's (row, k) strides inside a tile: whole rows untransposed, MR values per k transposed.
-        long brs = transA ? 1 : kcMax, bps = transA ? MR : 1;
         float* tile = stackalloc float[MR * NR];
         fixed (float* pa0 = a, pb0 = b, pc0 = c, packedB = bPack, packedA = aPack, pbias0 = bias)
         {
@@ -222,44 +220,54 @@ internal static unsafe class TiledGemm
                 int kc = Math.Min(kcMax, k - p0);
                 bool add = accumulate || p0 > 0;
                 float* rowBias = add ? null : pbias; // later k-blocks add to C, which already holds the bias
+                bool last = p0 + kc == k;
+                // Packed A's (row, k) strides inside a tile: whole rows untransposed, MR values per k transposed.
+                long brs = transA ? 1 : kc, bps = transA ? MR : 1;
                 PackB<T>(transB, transB ? pb + p0 : pb + (long)p0 * ldb, ldb, kc, n, packedB);
                 float* ak = pa + p0 * ps;
                 for (int i0 = 0; i0 < m; i0 += chunkRows)
                 {
                     int chunk = Math.Min(chunkRows, m - i0);
+                    // Each tile of the chunk as MR rows x kc, zero-padded below the last row, copied with sequential
+                    // reads (reading A in place, MR strided streams from memory, measured slower on cold activations).
                     if (transA) PackTransposedA<T>(ak + i0, lda, chunk, kc, packedA);
+                    else
+                        for (int t = 0; t < chunk; t += MR)
+                            PackRows(ak + (i0 + t) * rs, rs, Math.Min(MR, chunk - t), MR, kc, kc, packedA + (long)t * kc);
                     for (int i = i0; i < i0 + chunk; i += MR)
                     {
                         int rows = Math.Min(MR, m - i);
-                        // Untransposed, the MR rows x kc block, zero-padded below the last row, copied with sequential
-                        // reads (reading it in place, MR strided streams from memory, measured slower on cold activations).
-                        float* blockA = packedA + (long)(i - i0) * kc;
-                        if (!transA) PackRows(ak + i * rs, rs, rows, MR, kc, kcMax, blockA);
                         for (int j = 0; j < n; j += NR)
-                        {
-                            int cols = Math.Min(NR, n - j);
-                            float* panel = packedB + (long)j * kc;
-                            float* cij = pc + (long)i * ldc + j;
-                            if (rows == MR && cols == NR)
-                            {
-                                // C's lines are requested now, while the kernel's FMAs (~kc * MR * NR / 32 cycles) hide the wait.
-                                if (Sse.IsSupported)
-                                    for (int r = 0; r < MR; r++)
-                                        for (int q = 0; q < NR; q += 16) Sse.Prefetch0(cij + (long)r * ldc + q);
-                                T.Kernel(kc, blockA, brs, bps, panel, cij, ldc, add, rowBias == null ? null : rowBias + j);
-                                continue;
-                            }
-                            T.Kernel(kc, blockA, brs, bps, panel, tile, NR, false, null);
-                            for (int r = 0; r < rows; r++)
-                                for (int q = 0; q < cols; q++)
-                                    cij[(long)r * ldc + q] = add ? cij[(long)r * ldc + q] + tile[r * NR + q]
-                                        : rowBias != null ? tile[r * NR + q] + rowBias[j + q] : tile[r * NR + q];
-                        }
-                        if (rowsDone != null && p0 + kc == k) rowsDone(firstRow + i, rows);
+                            Tile<T>(kc, packedA + (long)(i - i0) * kc, brs, bps, packedB + (long)j * kc, pc + (long)i * ldc + j, ldc,
+                                rows, Math.Min(NR, n - j), add, rowBias == null ? null : rowBias + j, tile);
+                        if (rowsDone != null && last) rowsDone(firstRow + i, rows);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>One tile of C (rows x cols of at most MR x NR at <paramref name="cij"/>) from a packed tile of A and
+    /// a panel of B: in place when whole, else through <paramref name="scratch"/> and only the valid part stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Tile<T>(int kc, float* blockA, long brs, long bps, float* panel, float* cij, int ldc, int rows, int cols,
+        bool add, float* bias, float* scratch) where T : ITile
+    {
+        int MR = T.MR, NR = T.NR;
+        if (rows == MR && cols == NR)
+        {
+            // C's lines are requested now, while the kernel's FMAs (~kc * MR * NR / 32 cycles) hide the wait.
+            if (Sse.IsSupported)
+                for (int r = 0; r < MR; r++)
+                    for (int q = 0; q < NR; q += 16) Sse.Prefetch0(cij + (long)r * ldc + q);
+            T.Kernel(kc, blockA, brs, bps, panel, cij, ldc, add, bias);
+            return;
+        }
+        T.Kernel(kc, blockA, brs, bps, panel, scratch, NR, false, null);
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < cols; q++)
+                cij[(long)r * ldc + q] = add ? cij[(long)r * ldc + q] + scratch[r * NR + q]
+                    : bias != null ? scratch[r * NR + q] + bias[q] : scratch[r * NR + q];
     }
 
     /// <summary>Copies rows [0, rows) x [0, kc) of untransposed A (rows rs apart) into dst with row stride
