@@ -15,8 +15,11 @@ namespace MMEureka.Twin;
 public sealed record TwinBenchRow(int Threads, double TrainStepMs, IReadOnlyDictionary<string, double> GenerateTokS, double VlmTokS);
 
 /// <summary>The twin's benchmark: the engine's row (its own benchmark code, all cores), then libtorch's row per thread
-/// count, in one process, on the same weights and prompts; and the machine's load when it started.</summary>
-public sealed record TwinBenchResult(string LibTorch, TwinBenchRow Engine, IReadOnlyList<TwinBenchRow> ByThreads, double LoadAverage1m);
+/// count, in one process, on the same weights and prompts; the machine's load when it started; the train step's
+/// nominal work (<see cref="BenchGptConfig.TrainStepFlops"/>, GFLOP) and the FMA ceiling on all cores
+/// (<see cref="Benchmarks.FmaPeakGflops"/>, GFLOP/s), so that each step time reads as a share of what the CPU can do.</summary>
+public sealed record TwinBenchResult(string LibTorch, TwinBenchRow Engine, IReadOnlyList<TwinBenchRow> ByThreads, double LoadAverage1m,
+    double TrainStepGflop, double FmaPeakGflops);
 
 /// <summary>
 /// libtorch as the engine's speed peer: the benchmark GPT's train step and KV-cache sampling (the shapes, warm-up and
@@ -76,7 +79,9 @@ public static class TwinBench
             log($"libtorch {n} thread(s): MiniVlm sampling batch {VlmBatch}: {vlm:F0} tok/s");
             rows.Add(new TwinBenchRow(n, train, gen, vlm));
         }
-        return new TwinBenchResult(LibTorch.Describe(), engine, rows, load);
+        double peak = Benchmarks.FmaPeakGflops(Environment.ProcessorCount);
+        log($"FMA peak on {Environment.ProcessorCount} threads: {peak:F0} GFLOP/s");
+        return new TwinBenchResult(LibTorch.Describe(), engine, rows, load, new BenchGptConfig().TrainStepFlops(Batch) / 1e9, peak);
     }
 
     /// <summary>Median seconds of one train step after a steady-state warm-up (3 s; 1 s with <paramref name="quick"/>).</summary>
