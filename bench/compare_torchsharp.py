@@ -82,8 +82,12 @@ def main():
         def rate(ms):
             return None if not ms else gflop / (ms / 1e3)
         lt, th = best(rows, "train_step_ms", True)
-        parts = [f"ours* {fmt(rate(engine.get('train_step_ms')))} ({fmt(100 * rate(engine.get('train_step_ms')) / peak, 0) if rate(engine.get('train_step_ms')) else 'missing'}%)",
-                 f"libtorch {fmt(rate(lt))} ({fmt(100 * rate(lt) / peak, 0) if rate(lt) else 'missing'}%)"]
+
+        def share(ms):
+            r = rate(ms)
+            return f"{fmt(r)} ({fmt(None if r is None else 100 * r / peak, 0)}%)"
+
+        parts = [f"ours* {share(engine.get('train_step_ms'))}", f"libtorch {share(lt)}"]
         print(f"train step rate, GFLOP/s ({gflop:.1f} GFLOP a step; % of the FMA peak, {peak:.0f} GFLOP/s on {max(peaks, key=int)} threads): "
               + ", ".join(parts))
         if lt:

@@ -114,18 +114,25 @@ public static class Gemm
         if (rowsDone != null && m > 0) Loops.Chunked(m, minRows, rowsDone);
     }
 
-    /// <summary>The tile <see cref="TiledProducts"/> uses: 12x32 with AVX-512, 6x16 with AVX2 (or when
-    /// <c>MMEUREKA_GEMM_TILED=avx2</c>), null on other CPUs. Declared before <see cref="TiledProducts"/>, whose
-    /// initialiser reads it: static fields initialise in order.</summary>
+    /// <summary><c>MMEUREKA_GEMM_TILED</c>, trimmed and lower-case: <c>0</c> turns the tiled kernel off, <c>avx2</c>
+    /// picks the 6 x 16 tile on a CPU that could run 12 x 32.</summary>
+    static readonly string TiledSetting = (Environment.GetEnvironmentVariable("MMEUREKA_GEMM_TILED") ?? "").Trim().ToLowerInvariant();
+
+    /// <summary>The tile <see cref="TiledProducts"/> uses: 12x32 where .NET runs Vector512 natively (AVX-512 CPUs,
+    /// except those where the runtime leaves it off by default, such as Skylake-X, which get 6x16), 6x16 with AVX2
+    /// (or when <c>MMEUREKA_GEMM_TILED=avx2</c>), null on other CPUs. Declared before <see cref="TiledProducts"/>,
+    /// whose initialiser reads it: static fields initialise in order.</summary>
     internal static readonly Type? TileKind =
-        Tile12x32.IsSupported && Environment.GetEnvironmentVariable("MMEUREKA_GEMM_TILED") != "avx2" ? typeof(Tile12x32)
+        Tile12x32.IsSupported && TiledSetting != "avx2" ? typeof(Tile12x32)
         : Tile6x16.IsSupported ? typeof(Tile6x16) : null;
 
     /// <summary>
     /// Whether <see cref="Sgemm"/> sends products with one side at most <see cref="TiledMaxSide"/> (the transformer's
-    /// linear layers and their gradients) to the engine's own kernel (<see cref="TiledGemm"/>): 12 x 32 on CPUs with
-    /// AVX-512, 6 x 16 on AVX2 (there not the weight gradients, <see cref="UsesTiled"/>). On unless
-    /// <c>MMEUREKA_GEMM_TILED=0</c>; <c>MMEUREKA_GEMM_TILED=avx2</c> runs the 6 x 16 kernel on an AVX-512 CPU too.
+    /// linear layers and their gradients) to the engine's own kernel (<see cref="TiledGemm"/>) with the tile
+    /// <see cref="TileKind"/>: 12 x 32 with AVX-512, 6 x 16 with AVX2 (which leaves products with transposed A, the
+    /// weight gradients, to the backend: <see cref="UsesTiled"/>). On unless <c>MMEUREKA_GEMM_TILED=0</c>;
+    /// <c>MMEUREKA_GEMM_TILED=avx2</c> runs the 6 x 16 kernel (and its rule) on an AVX-512 CPU too. Setting it true
+    /// on a CPU without AVX2 has no effect.
     /// Measured on one Zen 4 core against OpenBLAS 0.3.21 (12 x 32, before transposed A was packed in chunks): with
     /// hot caches 101-113 vs 75-92 GFLOP/s on the training step's shapes; with operands out of cache 84-97 vs 75-90 on
     /// the forward and input-gradient shapes, 74-85 vs 78-88 on the weight gradients (transposed A, k = 3072); inside
@@ -135,7 +142,7 @@ public static class Gemm
     /// process), mostly from adding the bias and running GELU as tiles are stored. <see cref="SgemmWith"/> (backend
     /// benchmarks, tests) always runs the backend it is given.
     /// </summary>
-    public static bool TiledProducts { get; set; } = TileKind != null && Environment.GetEnvironmentVariable("MMEUREKA_GEMM_TILED") != "0";
+    public static bool TiledProducts { get; set; } = TileKind != null && TiledSetting != "0";
 
     static string TileName => TileKind == typeof(Tile12x32) ? "AVX-512 12x32" : "AVX2 6x16";
 
@@ -146,12 +153,12 @@ public static class Gemm
     /// stay with the backend, so sampling runs the same code as before.</summary>
     public const long TiledMinWork = 1L << 23;
 
-    /// <summary>Whether a product goes to <see cref="TiledGemm"/>. On AVX2 the weight gradients (transposed A, k = the
-    /// 3072 rows of a batch) stay with OpenBLAS: there the 6 x 16 kernel packs 128-512 floats of B and A per
+    /// <summary>Whether a product goes to <see cref="TiledGemm"/>. On AVX2 products with transposed A (the weight
+    /// gradients, k = the 3072 rows of a batch) stay with the backend (OpenBLAS where it loads): there the 6 x 16 kernel packs 128-512 floats of B and A per
     /// multiply-add column where OpenBLAS's assembly packs faster, and it measured 1.1-1.4x OpenBLAS's time on one
     /// Zen 3 core (interleaved, hot), while the forward and input-gradient products took 0.76-0.93x.</summary>
     static bool UsesTiled(bool transA, int m, int n, int k, float alpha, float beta)
-        => TiledProducts && alpha == 1f && (beta == 0f || beta == 1f) && (long)m * n * k >= TiledMinWork
+        => TiledProducts && TileKind != null && alpha == 1f && (beta == 0f || beta == 1f) && (long)m * n * k >= TiledMinWork
            && Math.Min(m, Math.Min(n, k)) <= TiledMaxSide
            && !(transA && TileKind == typeof(Tile6x16));
 
@@ -310,19 +317,15 @@ public static class Gemm
                 return;
             }
             // The calling thread holds the read side for its helpers, which then need not take it themselves.
-            void Part(int part)
+            CoreTeam.RunSlices(splitRows ? m : n, granule, parts, (t0, t1) =>
             {
-                int t0 = (int)((long)tiles * part / parts) * granule, t1 = Math.Min((int)((long)tiles * (part + 1) / parts) * granule, splitRows ? m : n);
-                if (t1 <= t0) return;
                 if (splitRows)
                     OpenBlas.Sgemm(transA, transB, t1 - t0, n, k, alpha, a, aOffset + (transA ? t0 : t0 * lda), lda,
                         b, bOffset, ldb, beta, c, cOffset + t0 * ldc, ldc);
                 else
                     OpenBlas.Sgemm(transA, transB, m, t1 - t0, k, alpha, a, aOffset, lda,
                         b, bOffset + (transB ? t0 * ldb : t0), ldb, beta, c, cOffset + t0, ldc);
-            }
-            if (!CoreTeam.TryRun(parts, Part))
-                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
+            });
         }
         finally
         {

@@ -127,6 +127,21 @@ internal static class CoreTeam
         }
     }
 
+    /// <summary>Cuts [0, extent) into <paramref name="parts"/> slices of whole granules (the last may end early at
+    /// extent) and runs body(start, end) for each, in parallel: on the team, else on the thread pool. For products
+    /// split into one slice of C per core.</summary>
+    public static void RunSlices(int extent, int granule, int parts, Action<int, int> body)
+    {
+        int units = (extent + granule - 1) / granule;
+        void Part(int part)
+        {
+            int t0 = (int)((long)units * part / parts) * granule, t1 = Math.Min((int)((long)units * (part + 1) / parts) * granule, extent);
+            if (t1 > t0) body(t0, t1);
+        }
+        if (!TryRun(parts, Part))
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
+    }
+
     /// <summary>Runs body(0) .. body(parts - 1) on the calling thread and the helpers and returns when all are
     /// done (rethrowing the first exception); false, with nothing run, when the team is busy or has no helpers.</summary>
     public static bool TryRun(int parts, Action<int> body)

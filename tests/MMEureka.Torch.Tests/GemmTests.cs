@@ -200,6 +200,75 @@ public class GemmTests
         Check(runner, ta, tb, 37, 2100, 130, 1f, 0f, seed: 98, nanC: true);
     }
 
+    /// <summary>The tiled driver's bias and strip epilogue on both orientations of A (Gemm only sends untransposed A
+    /// with a bias on AVX2, so the transposed packing with a bias is reached here): C = op(A) op(B) + bias over NaN,
+    /// bias read from an offset, every row reported exactly once and only after its last k-block (k = 600: two
+    /// blocks), on one thread and split (row parts; without rowsDone, column parts with their own bias offset).</summary>
+    [Avx2Theory]
+    [MemberData(nameof(Transposes))]
+    public void Tiled_bias_and_row_epilogue_on_either_orientation_and_split(bool ta, bool tb)
+    {
+        foreach (int threads in new[] { 1, 3 })
+            foreach (var (m, n, k, epilogue) in new[] { (130, 97, 600, true), (25, 300, 129, false), (7, 17, 5, true) })
+            {
+                var rng = new Random(m * 7 + n + k + threads);
+                int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
+                var a = Random(rng, (ta ? k : m) * lda);
+                var b = Random(rng, (tb ? n : k) * ldb);
+                var bias = Random(rng, n + 5);
+                var expected = new float[m * ldc];
+                for (int i = 0; i < m; i++) Array.Copy(bias, 5, expected, i * ldc, n);
+                Gemm.Reference(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, expected, 0, ldc);
+                var actual = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+                var seen = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+                var times = new int[m];
+                Action<int, int>? done = epilogue ? (r0, rows) =>
+                {
+                    Array.Copy(actual, r0 * ldc, seen, r0 * ldc, rows * ldc);
+                    for (int r = r0; r < r0 + rows; r++) Interlocked.Increment(ref times[r]);
+                } : null;
+                TiledGemm.Sgemm<Tile6x16>(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, false, actual, 0, ldc, threads, bias, 5, done);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < ldc; j++)
+                    {
+                        float e = expected[i * ldc + j], v = actual[i * ldc + j];
+                        if (j >= n) { Assert.True(float.IsNaN(v), $"{m}x{n}x{k}: wrote C[{i},{j}] past the row"); continue; }
+                        Assert.True(MathF.Abs(v - e) <= (k + 3) * 1.2e-7f * (k + 1), $"ta={ta} tb={tb} {m}x{n}x{k} threads={threads}: C[{i},{j}] = {v}, reference {e}");
+                    }
+                if (!epilogue) continue;
+                Assert.All(times, t => Assert.Equal(1, t));
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                        Assert.Equal(actual[i * ldc + j], seen[i * ldc + j]);
+            }
+    }
+
+    /// <summary>A product's bits do not depend on how many parts it is cut into: 100 x 1024 x 256 is cut into column
+    /// parts, each 512 or fewer columns wide, which on their own would get k-blocks twice as deep (one block of 256
+    /// instead of two of 128) and so other roundings; with the depth taken from the whole product they match one
+    /// thread bit for bit. Also a row split with transposed A across its packing chunks.</summary>
+    [Avx2Theory]
+    [MemberData(nameof(Transposes))]
+    public void Tiled_results_do_not_depend_on_the_number_of_parts(bool ta, bool tb)
+    {
+        foreach (var (m, n, k) in new[] { (100, 1024, 256), (300, 40, 700) })
+        {
+            var rng = new Random(m + n + k);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            var a = Random(rng, (ta ? k : m) * lda);
+            var b = Random(rng, (tb ? n : k) * ldb);
+            var bias = Random(rng, n);
+            var one = new float[m * n];
+            TiledGemm.Sgemm<Tile6x16>(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, false, one, 0, n, 1, bias);
+            foreach (int threads in new[] { 2, 3, 7 })
+            {
+                var split = new float[m * n];
+                TiledGemm.Sgemm<Tile6x16>(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, false, split, 0, n, threads, bias);
+                Assert.Equal(one, split);
+            }
+        }
+    }
+
     /// <summary>Gemm.Sgemm with a linear layer's shapes (300 x 384 x 128 is past the tiled kernel's threshold, as are
     /// the other two) gives the reference's numbers whichever kernel it picks, including alpha and beta the tiled
     /// kernel leaves to the backend.</summary>
@@ -213,7 +282,7 @@ public class GemmTests
     }
 
     /// <summary>SgemmEpilogue = reference product over C filled with the bias rows, whichever path it takes: the tiled
-    /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a 12-row tail; 100 x 600 x 200:
+    /// kernel's store (300 x 97 x 600: full and edge tiles, two k-blocks; 301 x 128 x 128: a one-row tail; 100 x 600 x 200:
     /// column slices per core on a multi-core machine) or the fill
     /// then add of the backend (10 x 33 x 7, under the tiled kernel's threshold); the old contents of C (NaN) never leak.</summary>
     [Theory]

@@ -111,12 +111,14 @@ public class GradientTests
     }
 
     /// <summary>linear_gelu is linear(...).gelu() fused: the same numbers bit for bit, forward and all three
-    /// gradients, on the AVX-512 kernel's path with its row-strip epilogue (300 x 128 -> 512, and 301 rows for a
-    /// partial last strip) and on the backend's path (7 x 5 -> 6); without bias too; and under no_grad.</summary>
+    /// gradients, on the tiled kernel's path with its row-strip epilogue (300 x 128 -> 512, and 301 rows for a
+    /// partial last strip; 300 x 256 -> 1024, whose product linear splits by columns and linear_gelu by rows) and on
+    /// the backend's path (7 x 5 -> 6); without bias too; and under no_grad.</summary>
     [Fact]
     public void Linear_gelu_equals_linear_then_gelu()
     {
-        foreach (var (rows, inF, outF, withBias) in new[] { (300, 128, 512, true), (301, 128, 512, false), (7, 5, 6, true) })
+        // 300 x 256 -> 1024: linear cuts it into column parts, linear_gelu into row parts (its epilogue needs whole rows).
+        foreach (var (rows, inF, outF, withBias) in new[] { (300, 128, 512, true), (301, 128, 512, false), (300, 256, 1024, true), (7, 5, 6, true) })
         {
             var x = Rand(20, rows, inF).requires_grad_();
             var w = Rand(21, outF, inF).mul(0.1f).detach().requires_grad_();

@@ -10,7 +10,8 @@ internal interface ITile
 {
     /// <summary>Rows of the tile.</summary>
     static abstract int MR { get; }
-    /// <summary>Columns of the tile (a multiple of 16: one cache line of C per row and 16).</summary>
+    /// <summary>Columns of the tile, a multiple of 16: the driver prefetches C 16 floats (a cache line) at a time and
+    /// copies B into panels 8 floats at a time.</summary>
     static abstract int NR { get; }
     /// <summary>True when the CPU runs the kernel's vectors natively.</summary>
     static abstract bool IsSupported { get; }
@@ -143,19 +144,18 @@ internal static unsafe class TiledGemm
     /// <summary>Largest k-block: 512 x NR floats per panel of packed B.</summary>
     internal const int KC = 512;
 
-    /// <summary>Packed B (all panels of one k-block) is kept within this many floats (512 KB, half of a Zen core's
-    /// L2): k up to 512 then needs one block, so C is written once instead of read back for every block.</summary>
+    /// <summary>Packed B (all panels of one k-block) is kept within this many floats (512 KB: half of a Zen 4 core's
+    /// L2, all of a Zen 3 core's; the transformer's products here pack at most 256 KB): k up to 512 then needs one
+    /// block, so C is written once instead of read back for every block.</summary>
     const int PackedBFloats = 1 << 17;
 
-    /// <summary>Transposed A is packed this many floats (128 KB) at a time: about 120 rows of a 512-deep k-block.
+    /// <summary>Transposed A is packed this many floats (128 KB) at a time: 60 rows of a 512-deep k-block, 120 of a
+    /// 256-deep one.
     /// Packing MR rows at a time read MR floats (24 or 48 bytes) from each of kc rows 2 KB apart, a new page every
     /// other row, once per tile row: on one Zen 3 core the weight gradients ran at 41 GFLOP/s against OpenBLAS's 66.</summary>
     internal const int TransposedAFloats = 1 << 15;
 
     [ThreadStatic] static float[]? packB, packA;
-
-    /// <summary>Whether the CPU runs <typeparamref name="T"/>'s kernel.</summary>
-    public static bool IsSupported<T>() where T : ITile => T.IsSupported;
 
     /// <summary>C = op(A) op(B) + C when <paramref name="accumulate"/>, else C = op(A) op(B) (+ bias[j] in every row
     /// when <paramref name="bias"/> is given: the linear layer's bias, added as the tile is stored instead of in a
@@ -172,37 +172,35 @@ internal static unsafe class TiledGemm
         // larger operand (a weight gradient's 3072 x 512 activations are not packed twice); a strip epilogue needs
         // whole rows, hence row slices then.
         bool splitRows = m >= n || rowsDone != null;
+        // The k-block depth comes from the whole product's n, not a part's, so that a product's bits do not depend on
+        // how many parts it was cut into (a column part of half the width would get twice the depth).
+        int kcMax = KBlock<T>(n, k);
         int granule = splitRows ? T.MR : T.NR;
         int tiles = ((splitRows ? m : n) + granule - 1) / granule;
         int parts = Math.Min(Math.Max(1, maxThreads), tiles);
         if (parts == 1)
         {
-            Serial<T>(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc, bias, biasOffset, rowsDone, 0);
+            Serial<T>(transA, transB, m, n, k, kcMax, a, aOffset, lda, b, bOffset, ldb, accumulate, c, cOffset, ldc, bias, biasOffset, rowsDone, 0);
             return;
         }
-        void Part(int part)
+        CoreTeam.RunSlices(splitRows ? m : n, granule, parts, (t0, t1) =>
         {
-            int t0 = (int)((long)tiles * part / parts) * granule, t1 = Math.Min((int)((long)tiles * (part + 1) / parts) * granule, splitRows ? m : n);
-            if (t1 <= t0) return;
             if (splitRows)
-                Serial<T>(transA, transB, t1 - t0, n, k, a, aOffset + (transA ? t0 : t0 * lda), lda, b, bOffset, ldb,
+                Serial<T>(transA, transB, t1 - t0, n, k, kcMax, a, aOffset + (transA ? t0 : t0 * lda), lda, b, bOffset, ldb,
                     accumulate, c, cOffset + t0 * ldc, ldc, bias, biasOffset, rowsDone, t0);
             else
-                Serial<T>(transA, transB, m, t1 - t0, k, a, aOffset, lda, b, bOffset + (transB ? t0 * ldb : t0), ldb,
+                Serial<T>(transA, transB, m, t1 - t0, k, kcMax, a, aOffset, lda, b, bOffset + (transB ? t0 * ldb : t0), ldb,
                     accumulate, c, cOffset + t0, ldc, bias, biasOffset + t0, null, 0);
-        }
-        if (!CoreTeam.TryRun(parts, Part))
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
+        });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // the stackalloc'd tile is written before use
-    static void Serial<T>(bool transA, bool transB, int m, int n, int k,
+    static void Serial<T>(bool transA, bool transB, int m, int n, int k, int kcMax,
         float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, bool accumulate, float[] c, int cOffset, int ldc,
         float[]? bias, int biasOffset, Action<int, int>? rowsDone, int firstRow) where T : ITile
     {
         int MR = T.MR, NR = T.NR;
         int nPadded = (n + NR - 1) / NR * NR;
-        int kcMax = Math.Min(k, Math.Clamp(PackedBFloats / nPadded / 64 * 64, 64, KC));
         // Rows of op(A) packed at a time: MR untransposed; transposed, as many whole tiles as fit TransposedAFloats.
         int chunkRows = transA ? Math.Max(1, TransposedAFloats / (MR * kcMax)) * MR : MR;
         var bPack = packB;
@@ -268,6 +266,14 @@ internal static unsafe class TiledGemm
             for (int q = 0; q < cols; q++)
                 cij[(long)r * ldc + q] = add ? cij[(long)r * ldc + q] + scratch[r * NR + q]
                     : bias != null ? scratch[r * NR + q] + bias[q] : scratch[r * NR + q];
+    }
+
+    /// <summary>The k-block depth for a product with <paramref name="n"/> columns: as deep as packed B's budget
+    /// allows, in steps of 64, between 64 and <see cref="KC"/>, at most k.</summary>
+    static int KBlock<T>(int n, int k) where T : ITile
+    {
+        int nPadded = (n + T.NR - 1) / T.NR * T.NR;
+        return Math.Min(k, Math.Clamp(PackedBFloats / nPadded / 64 * 64, 64, KC));
     }
 
     /// <summary>Copies rows [0, rows) x [0, kc) of untransposed A (rows rs apart) into dst with row stride
