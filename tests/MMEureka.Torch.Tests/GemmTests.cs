@@ -211,36 +211,47 @@ public class GemmTests
         foreach (int threads in new[] { 1, 3 })
             foreach (var (m, n, k, epilogue) in new[] { (130, 97, 600, true), (25, 300, 129, false), (7, 17, 5, true) })
             {
-                var rng = new Random(m * 7 + n + k + threads);
-                int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
-                var a = Random(rng, (ta ? k : m) * lda);
-                var b = Random(rng, (tb ? n : k) * ldb);
-                var bias = Random(rng, n + 5);
-                var expected = new float[m * ldc];
-                for (int i = 0; i < m; i++) Array.Copy(bias, 5, expected, i * ldc, n);
-                Gemm.Reference(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, expected, 0, ldc);
-                var actual = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
-                var seen = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+                int stride = n + 3;
+                var seen = Enumerable.Repeat(float.NaN, m * stride).ToArray();
                 var times = new int[m];
-                Action<int, int>? done = epilogue ? (r0, rows) =>
-                {
-                    Array.Copy(actual, r0 * ldc, seen, r0 * ldc, rows * ldc);
-                    for (int r = r0; r < r0 + rows; r++) Interlocked.Increment(ref times[r]);
-                } : null;
-                TiledGemm.Sgemm<Tile6x16>(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, false, actual, 0, ldc, threads, bias, 5, done);
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < ldc; j++)
+                var result = CheckBiased(ta, tb, m, n, k, m * 7 + n + k + threads, $"threads={threads}", (a, lda, b, ldb, bias, c, ldc) =>
+                    TiledGemm.Sgemm<Tile6x16>(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, false, c, 0, ldc, threads, bias, 5, epilogue ? (r0, rows) =>
                     {
-                        float e = expected[i * ldc + j], v = actual[i * ldc + j];
-                        if (j >= n) { Assert.True(float.IsNaN(v), $"{m}x{n}x{k}: wrote C[{i},{j}] past the row"); continue; }
-                        Assert.True(MathF.Abs(v - e) <= (k + 3) * 1.2e-7f * (k + 1), $"ta={ta} tb={tb} {m}x{n}x{k} threads={threads}: C[{i},{j}] = {v}, reference {e}");
-                    }
+                        Array.Copy(c, r0 * ldc, seen, r0 * ldc, rows * ldc);
+                        for (int r = r0; r < r0 + rows; r++) Interlocked.Increment(ref times[r]);
+                    } : null));
                 if (!epilogue) continue;
                 Assert.All(times, t => Assert.Equal(1, t));
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < n; j++)
-                        Assert.Equal(actual[i * ldc + j], seen[i * ldc + j]);
+                        Assert.Equal(result[i * stride + j], seen[i * stride + j]);
             }
+    }
+
+    /// <summary>op(A) op(B) + bias through <paramref name="run"/>(a, lda, b, ldb, bias, c, ldc), with padded leading
+    /// dimensions, the bias read from offset 5 and C starting as NaN, checked against the reference: every element of
+    /// a row within the float accumulation bound, the padding past each row still NaN. Returns C (ldc = n + 3).</summary>
+    static float[] CheckBiased(bool ta, bool tb, int m, int n, int k, int seed, string label,
+        Action<float[], int, float[], int, float[], float[], int> run)
+    {
+        var rng = new Random(seed);
+        int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
+        var a = Random(rng, (ta ? k : m) * lda);
+        var b = Random(rng, (tb ? n : k) * ldb);
+        var bias = Random(rng, n + 5);
+        var expected = new float[m * ldc];
+        for (int i = 0; i < m; i++) Array.Copy(bias, 5, expected, i * ldc, n);
+        Gemm.Reference(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, expected, 0, ldc);
+        var actual = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+        run(a, lda, b, ldb, bias, actual, ldc);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < ldc; j++)
+            {
+                float e = expected[i * ldc + j], v = actual[i * ldc + j];
+                if (j >= n) { Assert.True(float.IsNaN(v), $"{m}x{n}x{k}: wrote C[{i},{j}] past the row"); continue; }
+                Assert.True(MathF.Abs(v - e) <= (k + 3) * 1.2e-7f * (k + 1), $"ta={ta} tb={tb} {m}x{n}x{k} {label}: C[{i},{j}] = {v}, reference {e}");
+            }
+        return actual;
     }
 
     /// <summary>A product's bits do not depend on how many parts it is cut into: 100 x 1024 x 256 is cut into column
@@ -291,25 +302,8 @@ public class GemmTests
     {
         int seed = 40;
         foreach (var (m, n, k) in new[] { (300, 97, 600), (301, 128, 128), (100, 600, 200), (10, 33, 7) })
-        {
-            var rng = new Random(seed++);
-            int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
-            var a = Random(rng, (ta ? k : m) * lda);
-            var b = Random(rng, (tb ? n : k) * ldb);
-            var bias = Random(rng, n + 5);
-            var expected = new float[m * ldc];
-            for (int i = 0; i < m; i++) Array.Copy(bias, 5, expected, i * ldc, n);
-            Gemm.Reference(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, expected, 0, ldc);
-            var actual = Enumerable.Repeat(float.NaN, m * ldc).ToArray();
-            Gemm.SgemmEpilogue(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, bias, 5, actual, 0, ldc, null);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < ldc; j++)
-                {
-                    float e = expected[i * ldc + j], v = actual[i * ldc + j];
-                    if (j >= n) { Assert.True(float.IsNaN(v), $"{m}x{n}x{k}: wrote C[{i},{j}] past the row"); continue; }
-                    Assert.True(MathF.Abs(v - e) <= (k + 3) * 1.2e-7f * (k + 1), $"ta={ta} tb={tb} {m}x{n}x{k}: C[{i},{j}] = {v}, reference {e}");
-                }
-        }
+            CheckBiased(ta, tb, m, n, k, seed++, "", (a, lda, b, ldb, bias, c, ldc) =>
+                Gemm.SgemmEpilogue(ta, tb, m, n, k, a, 0, lda, b, 0, ldb, bias, 5, c, 0, ldc, null));
     }
 
     /// <summary>SgemmEpilogue's rowsDone sees every row of C exactly once and only with its final values: across the
