@@ -154,9 +154,10 @@ public static class Gemm
     public const long TiledMinWork = 1L << 23;
 
     /// <summary>Whether a product goes to <see cref="TiledGemm"/>. On AVX2 products with transposed A (the weight
-    /// gradients, k = the 3072 rows of a batch) stay with the backend (OpenBLAS where it loads): there the 6 x 16 kernel packs 128-512 floats of B and A per
-    /// multiply-add column where OpenBLAS's assembly packs faster, and it measured 1.1-1.4x OpenBLAS's time on one
-    /// Zen 3 core (interleaved, hot), while the forward and input-gradient products took 0.76-0.93x.</summary>
+    /// gradients, k = the 3072 rows of a batch) stay with the backend (OpenBLAS where it loads): with only 128-512
+    /// rows and columns per thread, packing A and B weighs more against the multiply-adds there, OpenBLAS's assembly
+    /// packs faster, and the 6 x 16 kernel measured 1.1-1.4x OpenBLAS's time on one Zen 3 core (interleaved, hot),
+    /// while on the forward and input-gradient products it took 0.76-0.93x.</summary>
     static bool UsesTiled(bool transA, int m, int n, int k, float alpha, float beta)
         => TiledProducts && TileKind != null && alpha == 1f && (beta == 0f || beta == 1f) && (long)m * n * k >= TiledMinWork
            && Math.Min(m, Math.Min(n, k)) <= TiledMaxSide
